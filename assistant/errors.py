@@ -1,0 +1,25 @@
+"""Errors that reach the person as one line on stderr and exit code 2.
+
+Anything raised as a HavenError is bad usage or bad input that the person can fix;
+the message says what happened and what to do. Everything else is a bug (exit 1).
+"""
+
+
+class HavenError(Exception):
+    """A problem the person can fix; str(error) is the one line we print."""
+
+
+class PromptsError(HavenError):
+    """A malformed file in prompts/: the message names the file and line."""
+
+
+class AudioInputError(HavenError):
+    """A recording or microphone we cannot read."""
+
+
+class ModelError(HavenError):
+    """No usable speech-recognition model."""
+
+
+class VoiceError(HavenError):
+    """No text-to-speech voice for the language."""
