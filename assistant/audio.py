@@ -1,0 +1,85 @@
+"""Audio at the edges: decoding recordings, resampling, WAV output.
+
+Inside Haven all audio is 16 kHz mono float32. These helpers are the only places
+that convert: a file on the way in, the voice's 22.05 kHz on the way out of pyttsx3,
+a device that will not open at 16 kHz.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import AudioInputError, HavenError
+
+SAMPLE_RATE = 16_000
+
+
+def resample(audio: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited resampling with libswresample (PyAV, already a faster-whisper dependency)."""
+    if rate_in == rate_out or len(audio) == 0:
+        return audio.astype(np.float32, copy=False)
+    import av
+
+    pcm = np.clip(audio, -1.0, 1.0)
+    frame = av.AudioFrame.from_ndarray((pcm * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = rate_in
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate_out)
+    out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return (np.concatenate(out).astype(np.float32) / 32768.0) if out else np.zeros(0, np.float32)
+
+
+def read_recording(path: str | Path) -> np.ndarray:
+    """Any format faster-whisper's decoder reads, as 16 kHz mono float32."""
+    p = Path(path)
+    if not p.exists():
+        raise AudioInputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise AudioInputError(f"{p}: is a folder, not a recording")
+    if p.stat().st_size == 0:
+        raise AudioInputError(f"{p}: the file is empty; record again or choose another file")
+    import av
+    from faster_whisper.audio import decode_audio
+
+    try:
+        audio = decode_audio(str(p), sampling_rate=SAMPLE_RATE)
+    except (av.error.FFmpegError, ValueError, OSError, IndexError) as e:
+        # IndexError: PyAV finds a container but no audio stream in it.
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        raise AudioInputError(
+            f"{p}: cannot decode this recording ({reason}); use a WAV, FLAC, OGG or MP3 file"
+        ) from None
+    if len(audio) == 0:
+        raise AudioInputError(f"{p}: holds no audio that can be decoded; the file is corrupt or truncated")
+    return audio
+
+
+def write_wav(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+    """16-bit mono WAV. Only ever Haven's own voice: the person's audio is never written."""
+    p = Path(path)
+    try:
+        with wave.open(str(p), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes((np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    except OSError as e:
+        raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail before the work starts, not after it: an --output we cannot write."""
+    p = Path(path)
+    if p.is_dir():
+        raise HavenError(f"cannot write {p}: it is a folder; give a file name such as {p / 'replies.wav'}")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise HavenError(f"cannot write {p}: the folder {parent} does not exist")
+    try:
+        with open(p, "ab"):
+            pass
+    except OSError as e:
+        raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None

@@ -1,0 +1,171 @@
+"""Text to speech: pyttsx3 (espeak-ng) renders replies to samples in a worker process.
+
+pyttsx3 is used only to render: save_to_file into an in-memory buffer, one utterance
+per runAndWait(). We play the samples ourselves, so playback can stop at once. The
+engine lives in its own process because espeak can be initialised only once per
+process and pyttsx3's loop is known to hang; a render that takes too long kills the
+worker and starts a fresh one instead of hanging Haven.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import wave
+
+import numpy as np
+
+from assistant.audio import SAMPLE_RATE, resample
+from assistant.errors import VoiceError
+
+# espeak-ng voice ids per language; en-us because the crisis line given is the US one.
+VOICES = {"en": "gmw/en-us", "nl": "gmw/nl"}
+DEFAULT_RATE = 165  # words a minute: calmer than espeak's 175
+RENDER_TIMEOUT = 15.0
+
+
+class Voice:
+    """Renders text to 16 kHz float32 samples, in a language and at a speaking rate."""
+
+    def __init__(self, language: str, rate: int = DEFAULT_RATE):
+        if language not in VOICES:
+            raise VoiceError(f"no voice for language '{language}'; use en or nl")
+        self.language = language
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._proc = None
+        self._conn = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        """Start the worker now (it takes a moment), so the first render does not wait."""
+        with self._lock:
+            if self._proc is None:
+                self._start()
+
+    def _start(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.voice_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": _package_parent()},
+        )
+
+    def _stop_worker(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(2)
+        self._proc = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None:
+                try:
+                    self._proc.stdin.close()
+                    self._proc.wait(1)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            self._stop_worker()
+
+    def _exchange(self, request: dict) -> tuple[str, bytes, str]:
+        """Send one request; (status, wav bytes, detail), or a timeout/crash status."""
+        proc = self._proc
+        try:
+            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.flush()
+            header = _read_line(proc.stdout, RENDER_TIMEOUT)
+            if header is None:
+                return "timeout", b"", f"no answer in {RENDER_TIMEOUT:.0f} s"
+            answer = json.loads(header)
+            data = _read_exact(proc.stdout, answer["bytes"], RENDER_TIMEOUT)
+            if data is None:
+                return "timeout", b"", "the answer stopped half way"
+            return answer["status"], data, answer["detail"]
+        except (OSError, ValueError, KeyError) as e:
+            return "crashed", b"", str(e) or type(e).__name__
+
+    def render(self, text: str, language: str | None = None, rate: int | None = None) -> np.ndarray:
+        """The samples of the spoken text; raises VoiceError if the voice is missing."""
+        language = language or self.language
+        voice = VOICES.get(language)
+        if voice is None:
+            raise VoiceError(f"no voice for language '{language}'; use en or nl")
+        request = {"text": text, "voice": voice, "rate": int(rate or self.rate)}
+        with self._lock:
+            for _attempt in range(2):
+                if self._proc is None or self._proc.poll() is not None:
+                    self._start()
+                status, data, detail = self._exchange(request)
+                if status == "ok":
+                    return _wav_bytes_to_samples(data)
+                if status == "novoice":
+                    raise VoiceError(
+                        f"espeak-ng has no voice '{voice}' for language '{language}'; "
+                        "install it with: sudo apt-get install espeak-ng"
+                    )
+                # A hang or a crash: start a fresh worker and try once more.
+                self.restarts += 1
+                self._stop_worker()
+            raise VoiceError(f"the speech engine failed twice ({status}: {detail}); check espeak-ng with: espeak-ng hello")
+
+
+def _package_parent() -> str:
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    existing = os.environ.get("PYTHONPATH")
+    return parent + (os.pathsep + existing if existing else "")
+
+
+def _wait_readable(stream, timeout: float) -> bool:
+    return bool(select.select([stream], [], [], timeout)[0])
+
+
+def _read_line(stream, timeout: float) -> bytes | None:
+    line = b""
+    while not line.endswith(b"\n"):
+        if not _wait_readable(stream, timeout):
+            return None
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            raise OSError("the voice worker exited")
+        line += byte
+    return line
+
+
+def _read_exact(stream, n: int, timeout: float) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        if not _wait_readable(stream, timeout):
+            return None
+        chunk = os.read(stream.fileno(), min(1 << 16, n - got))
+        if not chunk:
+            raise OSError("the voice worker exited")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _wav_bytes_to_samples(data: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(data)) as w:
+        rate = w.getframerate()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
+    return resample(pcm, rate, SAMPLE_RATE)
+
+
+def check_voices() -> dict[str, str | None]:
+    """For doctor: per language, None if the voice renders, else the problem."""
+    result = {}
+    voice = Voice("en")
+    try:
+        for language in VOICES:
+            try:
+                samples = voice.render("Hello." if language == "en" else "Hallo.", language)
+                result[language] = None if len(samples) > SAMPLE_RATE // 10 else "rendered no sound"
+            except VoiceError as e:
+                result[language] = str(e)
+    finally:
+        voice.close()
+    return result
