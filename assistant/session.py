@@ -1,0 +1,286 @@
+"""The loop that wires the stages: source → endpointer → transcriber → responder → voice → sink.
+
+Read `Session.feed` to see what happens to audio. The session runs on the clock of
+its input: for a recording that is the recording's own sample clock, so a reply lands
+in the output WAV where it would have started live, i.e. at the end-point decision
+plus the measured processing time.
+
+Transcription starts before the end-point: the endpointer closes a chunk at each short
+pause, and a finished chunk (or run of chunks, at least `min_chunk` long) is
+transcribed while the person keeps talking. When the end-point is declared only the
+last chunk is left, and it closed at the first 300 ms of the silence, so its
+transcript is mostly ready by then. In file mode the work runs as fast as it can, and
+its measured wall time is placed on the recording's clock as if a worker thread had
+run it live.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from assistant.audio import SAMPLE_RATE
+from assistant.endpointer import Chunk, Endpointer, EndpointerSettings, SpeechStarted, Utterance
+from assistant.events import Done, Event, Interrupted, ReplyEvent, State, Summary
+from assistant.responder import Conversation, Reply, Responder
+from assistant.transcriber import Transcriber
+from assistant.voice import Voice
+
+FRAME = 1024  # 64 ms: what a microphone callback delivers at 16 kHz
+SLOWER = 0.85  # each "slower" multiplies the speaking rate by this
+SAFETY_RATE = 0.85  # crisis and safety replies are spoken more slowly
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    language: str = "en"
+    pause: float = 1.2
+    """Silence (seconds) that ends an utterance."""
+    speak: bool = True
+    """Render the replies with the voice (off: --no-speak)."""
+    rate: int = 165
+    incremental: bool = True
+    """Transcribe finished chunks while the person is still talking."""
+    min_chunk: float = 1.5
+    """Chunks are transcribed early once this many seconds have gathered."""
+
+
+@dataclass
+class _Part:
+    text: str
+    ready_s: float
+    """When its transcript is ready, on the session clock."""
+    wall_s: float
+    language: str
+
+
+@dataclass
+class _Utt:
+    """An utterance under way: parts sent to transcription, chunks waiting."""
+
+    parts: list = field(default_factory=list)
+    """Handles from the ASR runner, in order."""
+    pending: list[Chunk] = field(default_factory=list)
+    language: str | None = None
+
+
+class InlineASR:
+    """File mode: transcribe at once, and place the measured time on the recording's clock
+    as if a worker thread had started the job when the chunk closed (or when it was free)."""
+
+    def __init__(self, transcriber: Transcriber):
+        self.transcriber = transcriber
+        self._free_s = 0.0
+
+    def submit(self, audio: np.ndarray, language: str, now_s: float) -> _Part:
+        t = self.transcriber.transcribe(audio, language)
+        start = max(now_s, self._free_s)
+        self._free_s = start + t.seconds
+        return _Part(t.text, self._free_s, t.seconds, t.language)
+
+    def collect(self, handle: _Part, decided_s: float) -> _Part:
+        return handle
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadASR:
+    """Live: one worker thread transcribes chunks while the loop keeps listening."""
+
+    def __init__(self, transcriber: Transcriber):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.transcriber = transcriber
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="haven-asr")
+
+    def submit(self, audio: np.ndarray, language: str, now_s: float):
+        return self._pool.submit(self.transcriber.transcribe, audio, language)
+
+    def collect(self, handle, decided_s: float) -> _Part:
+        started = time.perf_counter()
+        t = handle.result()
+        return _Part(t.text, decided_s + (time.perf_counter() - started), t.seconds, t.language)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Session:
+    def __init__(self, settings: SessionSettings, transcriber: Transcriber, responder: Responder,
+                 voice: Voice | None, sink, emit: Callable[[Event], None], asr=None):
+        self.s = settings
+        self.asr = asr or InlineASR(transcriber)
+        self.responder = responder
+        self.voice = voice
+        self.sink = sink
+        self.emit = emit
+        self.endpointer = Endpointer(EndpointerSettings(pause=settings.pause))
+        self.conv = Conversation()
+        self.rate = settings.rate
+        self.paused = False
+        self.stopped = False
+        self.utterances = 0
+        self.replies = 0
+        self._utt = _Utt()
+        self._last_reply: ReplyEvent | None = None
+        self._reply_until = 0  # sample where the reply playing now ends
+        self._summary_text = ""
+
+    # -- the loop -------------------------------------------------------------------
+
+    def feed(self, frames: np.ndarray) -> None:
+        """Audio in; events out through emit. Stops doing anything once stopped."""
+        if self.stopped:
+            return
+        for event in self.endpointer.feed(frames):
+            self._dispatch(event)
+            if self.stopped:
+                return
+
+    def finish(self) -> None:
+        """End of input: close what is open, say nothing more."""
+        if not self.stopped:
+            for event in self.endpointer.flush():
+                self._dispatch(event)
+
+    def _dispatch(self, event) -> None:
+        if isinstance(event, SpeechStarted):
+            self._on_speech(event)
+        elif isinstance(event, Chunk):
+            self._on_chunk(event)
+        elif isinstance(event, Utterance):
+            self._on_utterance(event)
+
+    @property
+    def now_s(self) -> float:
+        return self.endpointer.clock / SAMPLE_RATE
+
+    # -- stages ---------------------------------------------------------------------
+
+    def _on_speech(self, event: SpeechStarted) -> None:
+        self._utt = _Utt()
+        at = self.endpointer.clock
+        if self.sink is not None and self.sink.playing(at):
+            # Barge-in: the person talks over the reply, so the reply stops.
+            self.sink.cut(at)
+            self.emit(Interrupted(at_s=round(at / SAMPLE_RATE, 3)))
+        self.emit(State(state="hearing", at_s=round(event.start / SAMPLE_RATE, 3)))
+
+    def _on_chunk(self, chunk: Chunk) -> None:
+        self._utt.pending.append(chunk)
+        gathered = sum(len(c.audio) for c in self._utt.pending) / SAMPLE_RATE
+        if self.s.incremental and gathered >= self.s.min_chunk:
+            self._transcribe_pending()
+
+    def _transcribe_pending(self) -> None:
+        utt = self._utt
+        if not utt.pending:
+            return
+        audio = np.concatenate([c.audio for c in utt.pending])
+        utt.pending = []
+        utt.parts.append(self.asr.submit(audio, self.s.language, self.now_s))
+
+    def _on_utterance(self, utt_event: Utterance) -> None:
+        self._transcribe_pending()
+        utt = self._utt
+        self._utt = _Utt()
+        decided_s = utt_event.decided_at / SAMPLE_RATE
+        parts = [self.asr.collect(h, decided_s) for h in utt.parts]
+        transcript = " ".join(p.text for p in parts if p.text).strip()
+        if not transcript:
+            return  # noise, a breath, or whisper heard nothing: no reply at all
+        self.utterances += 1
+        ready_s = max([decided_s] + [p.ready_s for p in parts])
+        # With --language auto, the language whisper found in the longest part.
+        language = max(parts, key=lambda p: len(p.text)).language if self.s.language == "auto" else self.s.language
+
+        started = time.perf_counter()
+        reply = self.responder.respond(transcript, self.conv, language)
+        respond_s = time.perf_counter() - started
+        said = self._carry_out(reply)
+
+        samples, first_s, voice_s = self._render(said, reply)
+        reply_at_s = ready_s + respond_s + first_s
+        event = ReplyEvent(
+            start_s=round(utt_event.start / SAMPLE_RATE, 3),
+            end_s=round(utt_event.end / SAMPLE_RATE, 3),
+            transcript=transcript,
+            **{k: v for k, v in reply.fields().items() if k != "reply"},
+            reply=said,
+            timings_ms={
+                "endpoint_to_transcript": round((ready_s - decided_s) * 1000, 1),
+                "transcribe": round(sum(p.wall_s for p in parts) * 1000, 1),
+                "respond": round(respond_s * 1000, 2),
+                "voice_first_audio": round(first_s * 1000, 1),
+                "voice": round(voice_s * 1000, 1),
+                "total": round((reply_at_s - decided_s) * 1000, 1),
+            },
+        )
+        if samples is not None and self.sink is not None:
+            at = max(int(round(reply_at_s * SAMPLE_RATE)), self._reply_until)
+            self._reply_until = self.sink.play(samples, at) or at + len(samples)
+            event.reply_start_s = round(at / SAMPLE_RATE, 3)
+            event.reply_end_s = round(self._reply_until / SAMPLE_RATE, 3)
+        if said:
+            self.replies += 1
+        elif self.paused:
+            event.mode = "paused"
+        self.emit(event)
+        if reply.command == "stop":
+            self._end(self._summary_text)
+
+    def _end(self, summary: str) -> None:
+        self.stopped = True
+        self.emit(Summary(text=summary, themes=[t for t, _ in self.conv.themes.most_common()],
+                          utterances=self.utterances))
+
+    def end_by_interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: end as cleanly as "stop", without speaking."""
+        if not self.stopped:
+            language = self.s.language if self.s.language != "auto" else None
+            self._end(self.responder.summary(self.conv, language))
+
+    def _carry_out(self, reply: Reply) -> str:
+        """Commands change the session; returns what Haven says."""
+        said = reply.reply
+        if reply.kind in ("crisis", "unsafe"):
+            return said  # safety is answered even while paused
+        if self.paused:
+            if reply.command == "resume":
+                self.paused = False
+                return said
+            if reply.command != "stop":
+                return ""  # paused: stay quiet
+        if reply.command == "pause":
+            self.paused = True
+        elif reply.command == "slower":
+            self.rate = max(90, int(self.rate * SLOWER))
+        elif reply.command == "stop":
+            self._summary_text = self.responder.summary(self.conv, reply.language)
+            said = f"{said} {self._summary_text}".strip()
+        return said
+
+    def _render(self, said: str, reply: Reply) -> tuple[np.ndarray | None, float, float]:
+        """The reply's samples, the time to its first sentence, and the total render time.
+
+        Rendering sentence by sentence means the first can play while the rest render.
+        """
+        if not said or self.voice is None:
+            return None, 0.0, 0.0
+        rate = int(self.rate * SAFETY_RATE) if reply.kind in ("crisis", "unsafe") else self.rate
+        started = time.perf_counter()
+        clips, first_s = [], 0.0
+        for i, sentence in enumerate(s for s in _SENTENCE.split(said) if s.strip()):
+            clips.append(self.voice.render(sentence, reply.language, rate))
+            if i == 0:
+                first_s = time.perf_counter() - started
+        return np.concatenate(clips), first_s, time.perf_counter() - started
+
+    def done(self, output: str | None = None) -> None:
+        self.emit(Done(utterances=self.utterances, replies=self.replies, output=output))
