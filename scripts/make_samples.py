@@ -1,0 +1,48 @@
+"""Regenerate the demo recordings in audio/samples/ with espeak-ng.
+
+    python scripts/make_samples.py
+
+Each file is a short stretch of someone venting: utterances with pauses between them,
+16 kHz mono WAV. The file name starts with the language (en_, nl_), which `haven demo`
+uses. The texts are here, not in prompts/, because they are what a person says, not
+what Haven says.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from assistant.audio import write_wav  # noqa: E402
+from assistant.speech_samples import conversation  # noqa: E402
+
+SAMPLES = {
+    "en_1_dinner.wav": [
+        ("He was on his phone all through dinner again. I don't think I matter to him at all.", "en-us"),
+        ("And when I try to talk about us, he goes quiet and walks out of the room. I can't reach him.", "en-us"),
+    ],
+    "en_2_again.wav": [
+        ("It's the same fight again and again. The more I push, the more she pulls away.", "en-gb"),
+        ("Okay. That's enough for today. Goodbye.", "en-gb"),
+    ],
+    "nl_1_telefoon.wav": [
+        ("Hij zit de hele avond op zijn telefoon. Het voelt alsof ik er niet toe doe.", "nl+m1"),
+        ("En als ik er iets van zeg, klapt hij dicht en loopt hij weg.", "nl+m1"),
+    ],
+}
+
+
+def main() -> None:
+    folder = Path(__file__).resolve().parent.parent / "audio" / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, parts in SAMPLES.items():
+        # Long enough pauses for Haven's reply to finish before the person goes on.
+        audio, spans = conversation(parts, gap=9.0)
+        write_wav(folder / name, audio)
+        print(f"{name}: {len(audio) / 16000:.1f} s, utterances at " + ", ".join(f"{a:.1f}-{b:.1f}" for a, b in spans))
+
+
+if __name__ == "__main__":
+    main()
