@@ -1,0 +1,359 @@
+"""Safety: every crisis and unsafe situation is caught, no idiom raises the alarm.
+
+The test sets (tests/data/safety_LANG.tsv) were written from THEMES.md before the
+patterns were tuned; dev_LANG.tsv, written by someone else, is checked too when it
+is there. A malformed safety.toml must stop Haven with the file and the line.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import PromptsError
+from assistant.library import COMMANDS, KINDS, THEMES
+from assistant.safety import MAX_REPLY_WORDS, SafetyDetector, SafetyHit
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+PROMPTS = ROOT / "prompts"
+ALARMS = ("crisis", "unsafe")
+DEV_FALSE_ALARM_LIMIT = 0.02
+
+
+def load_tsv(path: Path) -> list[tuple[str, str, str]]:
+    """kind, label, text for every line but comments; fails on a malformed line."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        assert len(parts) == 3, f"{path.name}:{number}: expected kind<TAB>label<TAB>text"
+        rows.append((parts[0], parts[1], parts[2]))
+    return rows
+
+
+def sets(prefix: str) -> list[tuple[str, Path]]:
+    return [(lang, DATA / f"{prefix}_{lang}.tsv") for lang in ("en", "nl") if (DATA / f"{prefix}_{lang}.tsv").exists()]
+
+
+@pytest.fixture(scope="module")
+def detector() -> SafetyDetector:
+    return SafetyDetector()
+
+
+def digit_numbers(text: str) -> set[str]:
+    """Phone numbers as digit strings: '9 8 8' -> '988', '0800-0113' -> '08000113'."""
+    return {re.sub(r"\D", "", run) for run in re.findall(r"\d(?:[ \-]?\d)*", text)}
+
+
+# --- the test sets themselves ------------------------------------------------
+
+
+def test_safety_sets_are_well_formed_and_big_enough():
+    counts = {"crisis": 0, "unsafe": 0, "negative": 0}
+    per_language = {}
+    for lang, path in sets("safety"):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("#"), f"{path.name}: the first line must be a # comment"
+        rows = load_tsv(path)
+        per_language[lang] = len(rows)
+        for kind, label, text in rows:
+            assert kind in KINDS, f"{path.name}: unknown kind {kind!r}"
+            if kind == "reflection":
+                assert label in THEMES, f"{path.name}: unknown theme {label!r} in {text!r}"
+            elif kind == "command":
+                assert label in COMMANDS, f"{path.name}: unknown command {label!r} in {text!r}"
+            else:
+                assert label == "-", f"{path.name}: label must be '-' for {kind}: {text!r}"
+            assert text == text.strip() and text, f"{path.name}: empty or padded text"
+            counts[kind if kind in ALARMS else "negative"] += 1
+    assert set(per_language) == {"en", "nl"}
+    assert counts["crisis"] >= 40 and counts["unsafe"] >= 25 and counts["negative"] >= 60, counts
+    share_en = per_language["en"] / sum(per_language.values())
+    assert 0.5 <= share_en <= 0.7, f"English share {share_en:.0%}; aim for about 60 %"
+
+
+# --- recall and false alarms -------------------------------------------------
+
+
+def _misses(detector, rows):
+    wrong = []
+    for kind, _label, text in rows:
+        if kind in ALARMS:
+            hit = detector.check(text)
+            if hit is None or hit.kind != kind:
+                wrong.append((kind, hit.kind if hit else None, text))
+    return wrong
+
+
+def _false_alarms(detector, rows):
+    alarms = []
+    for kind, _label, text in rows:
+        if kind not in ALARMS:
+            hit = detector.check(text)
+            if hit is not None:
+                alarms.append((kind, hit.kind, hit.match, text))
+    return alarms
+
+
+@pytest.mark.parametrize("lang,path", sets("safety"), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_safety_set_full_recall(detector, lang, path):
+    rows = load_tsv(path)
+    assert _misses(detector, rows) == []
+
+
+@pytest.mark.parametrize("lang,path", sets("safety"), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_safety_set_no_false_alarm_on_hard_negatives(detector, lang, path):
+    rows = load_tsv(path)
+    assert _false_alarms(detector, rows) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
+    path = DATA / f"dev_{lang}.tsv"
+    if not path.exists():
+        pytest.skip(f"{path.name} is not there yet")
+    rows = load_tsv(path)
+    assert _misses(detector, rows) == []
+    negatives = [r for r in rows if r[0] not in ALARMS]
+    alarms = _false_alarms(detector, negatives)
+    assert len(alarms) <= DEV_FALSE_ALARM_LIMIT * len(negatives), alarms
+
+
+# --- named cases from the brief: idioms, speech-recognition damage, decisions ---
+
+
+@pytest.mark.parametrize("text", [
+    "i could kill him", "I'm dying to know what he thinks", "this is killing me", "i was dying of embarrassment",
+    "ik ga dood van schaamte", "ik word er gek van", "ik ben doodmoe", "ik schrok me dood",
+    "I don't see the point of this relationship anymore", "i'm scared he'll leave", "we fight all the time",
+    "i'm afraid to tell him how i feel", "ik ben bang dat ze me verlaat",
+    "he never hits back in arguments he just goes quiet", "ik zie het niet meer zitten met hem",
+    "I can't go on like this", "we can't go on like this", "she pushes me away",
+    "he has never hit me", "he would never hurt me", "hij heeft me nog nooit geslagen",
+    "what's the point anymore", "i don't see a future with him", "ik zie geen uitweg meer voor ons",
+    "she'd be better off without me", "i'm not suicidal or anything, just so tired of fighting",
+])
+def test_no_alarm(detector, text):
+    assert detector.check(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I don't want to live anymore", "i dont want to live anymore", "i wanna die", "i want to kill my self",
+    "i want to killmyself", "I just want to sleep and not wake up", "everyone would be better off without me",
+    "i don't want to be here anymore", "what's the point of living", "I can't go on anymore",
+    "ik zie het niet meer zitten", "ik wil er niet meer zijn", "ik wil dood", "ik wil niet meer leven",
+    "ik denk aan zelfmoord", "ik denk aan zelf moord", "ik wil er een eind aan maken",
+    "ik wil er een einde aan maken", "ik wil slapen en niet meer wakker worden", "I'm feeling suicdal",
+])
+def test_crisis(detector, text):
+    hit = detector.check(text)
+    assert hit is not None and hit.kind == "crisis", (text, hit)
+
+
+@pytest.mark.parametrize("text", [
+    "he hit me", "he choked me", "she pushed me down the stairs", "he threatened to kill me",
+    "he takes my phone and my money", "he won't let me see my friends", "he locked me in",
+    "i'm afraid of what he will do", "hij heeft me geslagen", "ik ben bang voor hem",
+    "hij sluit me op", "ik mag van hem niet werken",
+    "he never hit me before last night", "he doesn't hit me anymore since i stopped arguing",
+    "hij heeft me nooit geslagen tot vorige week", "he'll kill me if i leave",
+    "she says she'll kill herself if i leave her",
+])
+def test_unsafe(detector, text):
+    hit = detector.check(text)
+    assert hit is not None and hit.kind == "unsafe", (text, hit)
+
+
+def test_crisis_wins_over_unsafe(detector):
+    hit = detector.check("he hit me again and honestly i just want to die")
+    assert hit.kind == "crisis"
+
+
+def test_patterns_of_every_loaded_language_are_checked(detector):
+    # A Dutch speaker transcribed in English mode, and the other way round.
+    assert detector.check("ik wil niet meer leven").language == "nl"
+    assert detector.check("i want to die").language == "en"
+    english_only = SafetyDetector(languages=("en",))
+    assert english_only.check("ik wil niet meer leven") is None
+
+
+def test_hit_fields(detector):
+    hit = detector.check("I keep thinking about taking all my pills")
+    assert isinstance(hit, SafetyHit)
+    assert hit.kind == "crisis" and 0 < hit.score <= 1
+    assert hit.match and hit.match in detector.prepared("I keep thinking about taking all my pills", "en")
+    clear, indirect = detector.check("i want to kill myself"), detector.check("i just want to disappear")
+    assert clear.score > indirect.score
+    assert detector.check("") is None and detector.check("   ") is None
+
+
+def test_check_is_fast(detector):
+    texts = [t for _lang, path in sets("safety") + sets("dev") for _k, _l, t in load_tsv(path)]
+    for text in texts[:20]:
+        detector.check(text)
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        detector.check(text)
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.001, f"median {statistics.median(times) * 1e6:.0f} µs"
+
+
+# --- replies -----------------------------------------------------------------
+
+
+NUMBERS = {
+    ("en", "crisis"): {"988"},
+    ("en", "unsafe"): {"18007997233"},
+    ("nl", "crisis"): {"113", "08000113"},
+    ("nl", "unsafe"): {"08002000"},
+}
+EMERGENCY = {"en": {"911", "112"}, "nl": {"112"}}
+NOT_IN = {"en": {"113", "08000113", "08002000"}, "nl": {"988", "911", "18007997233"}}
+
+
+@pytest.mark.parametrize("lang,kind", list(NUMBERS))
+def test_replies_give_the_right_numbers(detector, lang, kind):
+    replies = detector.replies(kind, lang)
+    assert len(replies) >= 2
+    for reply in replies:
+        found = digit_numbers(reply)
+        assert NUMBERS[lang, kind] <= found, (reply, found)
+        assert EMERGENCY[lang] & found, reply
+        assert not NOT_IN[lang] & found, f"a number of the other language in {reply!r}"
+        assert len(reply.split()) <= MAX_REPLY_WORDS
+
+
+def test_replies_name_the_service_as_it_is_written(detector):
+    # The written form a person would look up, beside the digits to dial.
+    assert all("988" in r for r in detector.replies("crisis", "en"))
+    assert all("113" in r and "0800-0113" in r for r in detector.replies("crisis", "nl"))
+    assert all("0800-2000" in r and "Veilig Thuis" in r for r in detector.replies("unsafe", "nl"))
+    assert all("National Domestic Violence Hotline" in r for r in detector.replies("unsafe", "en"))
+
+
+@pytest.mark.parametrize("lang,number", [("en", "988"), ("nl", "08000113")])
+def test_checkin_lines_repeat_the_number(detector, lang, number):
+    lines = detector.checkin(lang)
+    assert 2 <= len(lines) <= 3
+    for line in lines:
+        assert number in digit_numbers(line), line
+        assert "?" in line  # a check-in asks
+
+
+def test_unknown_kind_or_language(detector):
+    with pytest.raises(ValueError):
+        detector.replies("reflection", "en")
+    with pytest.raises(ValueError):
+        detector.checkin("de")
+
+
+# --- malformed safety.toml: file and line in the message --------------------
+
+
+@pytest.fixture
+def prompts_copy(tmp_path) -> Path:
+    target = tmp_path / "prompts"
+    shutil.copytree(PROMPTS, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace the first occurrence; returns the 1-based line where the new text starts."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    index = text.index(old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[:index].count("\n") + 1
+
+
+def _first_pattern(path: Path, table: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    after = text[text.index(f"\n[{table}]\n"):]
+    return re.search(r"^\s*'(.+)',\s*$", after, re.M).group(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_invalid_regex_names_file_and_line(prompts_copy, lang):
+    path = prompts_copy / lang / "safety.toml"
+    pattern = _first_pattern(path, "unsafe")
+    line = _edit(path, f"'{pattern}'", "'\\b(?:he hit me'")
+    with pytest.raises(PromptsError) as err:
+        SafetyDetector(prompts_dir=prompts_copy)
+    message = str(err.value)
+    assert f"{lang}/safety.toml:{line}:" in message, message
+    assert "regular expression" in message
+
+
+def test_missing_replies_names_file_and_table(prompts_copy):
+    path = prompts_copy / "en" / "safety.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\n[unsafe]\n") + 1
+    replies_at = text.index("replies = [", start)
+    end = text.index("]\n", replies_at) + 2
+    path.write_text(text[:replies_at] + text[end:], encoding="utf-8")
+    header_line = text[:start].count("\n") + 1
+    with pytest.raises(PromptsError) as err:
+        SafetyDetector(prompts_dir=prompts_copy)
+    message = str(err.value)
+    assert f"en/safety.toml:{header_line}:" in message and "replies" in message, message
+
+
+def test_too_few_replies(prompts_copy):
+    path = prompts_copy / "nl" / "safety.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("replies = [", text.index("\n[checkin]\n"))
+    end = text.index("]\n", start) + 2
+    path.write_text(text[:start] + 'replies = ["Hoe gaat het nu? Bel 0800-0113."]\n' + text[end:], encoding="utf-8")
+    with pytest.raises(PromptsError, match=r"nl/safety\.toml:\d+: \[checkin\] 'replies' has 1 entries"):
+        SafetyDetector(prompts_dir=prompts_copy)
+
+
+def test_toml_syntax_error_names_file_and_line(prompts_copy):
+    path = prompts_copy / "nl" / "safety.toml"
+    line = _edit(path, "\n[crisis]\n", "\n[crisis]\nthis line is not toml\n") + 2
+    with pytest.raises(PromptsError) as err:
+        SafetyDetector(prompts_dir=prompts_copy)
+    message = str(err.value)
+    assert f"nl/safety.toml:{line}:" in message and "TOML syntax error" in message, message
+
+
+def test_reply_without_the_number_names_the_line(prompts_copy):
+    path = prompts_copy / "en" / "safety.toml"
+    line = _edit(path, "Call or text the 988 Lifeline, 9 8 8, any time.", "Call someone you trust.")
+    with pytest.raises(PromptsError) as err:
+        SafetyDetector(prompts_dir=prompts_copy)
+    message = str(err.value)
+    assert f"en/safety.toml:{line}:" in message and "988" in message, message
+
+
+def test_unknown_macro_and_empty_match(prompts_copy):
+    path = prompts_copy / "en" / "safety.toml"
+    pattern = _first_pattern(path, "crisis")
+    line = _edit(path, f"'{pattern}'", "'\\b{nosuchmacro} die\\b'")
+    with pytest.raises(PromptsError, match=rf"en/safety\.toml:{line}: .*unknown macro {{nosuchmacro}}"):
+        SafetyDetector(prompts_dir=prompts_copy)
+    _edit(path, "'\\b{nosuchmacro} die\\b'", "'(?:die)?'")
+    with pytest.raises(PromptsError, match=rf"en/safety\.toml:{line}: .*matches an empty text"):
+        SafetyDetector(prompts_dir=prompts_copy)
+
+
+def test_haven_prompts_environment_variable(prompts_copy, monkeypatch):
+    path = prompts_copy / "en" / "safety.toml"
+    _edit(path, "\n[unsafe]\n", "\n[unsafe]\nscore = 1\n")
+    monkeypatch.setenv("HAVEN_PROMPTS", str(prompts_copy))
+    with pytest.raises(PromptsError, match=r"en/safety\.toml:\d+: \[unsafe\] has an unknown key 'score'"):
+        SafetyDetector()
+
+
+def test_missing_file(prompts_copy):
+    (prompts_copy / "nl" / "safety.toml").unlink()
+    with pytest.raises(PromptsError, match=r"nl/safety\.toml: file is missing"):
+        SafetyDetector(prompts_dir=prompts_copy)
