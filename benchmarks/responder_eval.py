@@ -1,0 +1,188 @@
+"""How well the Responder sorts utterances: accuracy, confusions, fallback precision, speed.
+
+Every TSV in tests/data is kind<TAB>label<TAB>text (label: theme id for a reflection,
+command id for a command, "-" otherwise; lines starting with # are comments). Each
+utterance goes through the full Responder (safety, commands, themes, fallback) with a
+fresh Conversation, in the language its file name ends with (dev_en.tsv -> en).
+
+    python benchmarks/responder_eval.py                  # dev_*, safety_* (holdout_* only if asked)
+    python benchmarks/responder_eval.py --sets dev_en dev_nl
+    python benchmarks/responder_eval.py --sets holdout   # every file whose name starts with holdout
+    python benchmarks/responder_eval.py --language auto  # let Haven guess the language too
+
+An utterance is right when its kind matches and, for reflections and commands, its
+theme or command id matches too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "tests" / "data"
+
+
+@dataclass(frozen=True)
+class Row:
+    file: str
+    language: str
+    kind: str
+    label: str
+    text: str
+
+    @property
+    def expected(self) -> str:
+        return self.kind if self.label in ("", "-") else f"{self.kind}:{self.label}"
+
+
+def read_tsv(path: Path) -> list[Row]:
+    language = path.stem.rsplit("_", 1)[-1]
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) < 3:
+            raise SystemExit(f"{path}:{n}: expected kind<TAB>label<TAB>text")
+        kind, label, text = parts[0].strip(), parts[1].strip(), parts[2].strip()
+        rows.append(Row(path.stem, language, kind, label, text))
+    return rows
+
+
+def choose_files(sets: list[str] | None) -> list[Path]:
+    every = sorted(DATA.glob("*.tsv"))
+    if not sets:
+        return [p for p in every if not p.stem.startswith("holdout")]
+    chosen = []
+    for s in sets:
+        matched = [p for p in every if p.stem == s or p.stem.startswith(s)]
+        if not matched:
+            raise SystemExit(f"no file in {DATA} matches --sets {s!r}; have: {', '.join(p.stem for p in every)}")
+        chosen += [p for p in matched if p not in chosen]
+    return chosen
+
+
+def got_label(reply) -> str:
+    if reply.kind == "reflection":
+        return f"reflection:{reply.theme}"
+    if reply.kind == "command":
+        return f"command:{reply.command}"
+    return reply.kind
+
+
+def evaluate(rows: list[Row], language_mode: str | None = None, prompts_dir: Path | None = None):
+    from assistant.responder import Conversation, Responder
+
+    responder = Responder("en", prompts_dir)
+    results = []
+    for language in sorted({row.language for row in rows}):  # first-call costs do not count
+        responder.respond("warming up", Conversation(), language_mode or language)
+    for row in rows:
+        conv = Conversation()
+        t0 = time.perf_counter()
+        reply = responder.respond(row.text, conv, language_mode or row.language)
+        ms = (time.perf_counter() - t0) * 1000
+        results.append((row, got_label(reply), reply, ms))
+    return results
+
+
+def pct(right: int, total: int) -> str:
+    return f"{100 * right / total:5.1f} % ({right}/{total})" if total else "    -"
+
+
+def report(results, show_errors: bool = False, top: int = 15, language_mode: str | None = None) -> dict:
+    by = defaultdict(lambda: [0, 0])
+    for row, got, _, _ in results:
+        ok = got == row.expected
+        for key in (("all",), ("lang", row.language), ("kind", row.kind), ("lang-kind", row.language, row.kind),
+                    ("file", row.file)):
+            by[key][0] += ok
+            by[key][1] += 1
+        if row.kind == "reflection":
+            by[("theme", row.label)][0] += ok
+            by[("theme", row.label)][1] += 1
+        if row.kind not in ("crisis", "unsafe"):
+            by[("nonsafety", row.language)][0] += ok
+            by[("nonsafety", row.language)][1] += 1
+
+    print("== accuracy")
+    print(f"  all                      {pct(*by[('all',)])}")
+    for key in sorted(k for k in by if k[0] == "file"):
+        print(f"  file {key[1]:<19} {pct(*by[key])}")
+    for key in sorted(k for k in by if k[0] == "lang"):
+        print(f"  language {key[1]:<15} {pct(*by[key])}")
+        print(f"    without crisis/unsafe  {pct(*by[('nonsafety', key[1])])}")
+        for kk in sorted(k for k in by if k[0] == "lang-kind" and k[1] == key[1]):
+            print(f"    {kk[2]:<22} {pct(*by[kk])}")
+    print("== per kind (all languages)")
+    for key in sorted(k for k in by if k[0] == "kind"):
+        print(f"  {key[1]:<24} {pct(*by[key])}")
+    print("== per theme (reflections, all languages), worst first")
+    for key in sorted((k for k in by if k[0] == "theme"), key=lambda k: by[k][0] / by[k][1]):
+        print(f"  {key[1]:<24} {pct(*by[key])}")
+    if language_mode:
+        guessed = sum(1 for row, _, reply, _ in results if reply.language == row.language)
+        print(f"== language guessed right   {pct(guessed, len(results))}")
+
+    confusions = Counter((row.expected, got) for row, got, _, _ in results if got != row.expected)
+    print(f"== most common confusions (expected -> got), {sum(confusions.values())} errors")
+    for (exp, got), n in confusions.most_common(top):
+        print(f"  {n:3d}  {exp:<30} -> {got}")
+
+    # Fallback precision: of the open invitations given, how many were right to be
+    # given; and how often a reflection got a wrong theme (worse than an invitation).
+    fb = [(row, got) for row, got, _, _ in results if got == "fallback"]
+    fb_right = sum(1 for row, _ in fb if row.kind == "fallback")
+    fb_rows = [row for row, _, _, _ in results if row.kind == "fallback"]
+    wrong_theme = sum(1 for row, got, _, _ in results
+                      if row.kind == "reflection" and got.startswith("reflection:") and got != row.expected)
+    print("== fallback")
+    print(f"  precision (fallback replies that should be fallback) {pct(fb_right, len(fb))}")
+    print(f"  recall (fallback rows answered with fallback)        {pct(sum(1 for r, g, _, _ in results if r.kind == 'fallback' and g == 'fallback'), len(fb_rows))}")
+    print(f"  reflections given a wrong theme                       {wrong_theme}")
+    print(f"  non-fallback rows answered with a theme or command   "
+          f"{sum(1 for r, g, _, _ in results if r.kind == 'fallback' and g != 'fallback')}")
+
+    times = sorted(ms for *_, ms in results)
+    if times:
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print("== time per utterance (full responder)")
+        print(f"  median {statistics.median(times):.2f} ms   p95 {p95:.2f} ms   max {times[-1]:.2f} ms   n={len(times)}")
+
+    if show_errors:
+        print("== errors")
+        for row, got, reply, _ in results:
+            if got != row.expected:
+                print(f"  [{row.file}] {row.expected} -> {got} ({reply.score:.0f}): {row.text}")
+    return {k: v for k, v in by.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="+", metavar="NAME",
+                    help="file names (without .tsv) or prefixes in tests/data; default: all but holdout_*")
+    ap.add_argument("--language", choices=("auto",), help="let Haven guess the language instead of the file's")
+    ap.add_argument("--errors", action="store_true", help="list every wrong answer")
+    ap.add_argument("--top", type=int, default=15, help="how many confusions to show")
+    ap.add_argument("--prompts", type=Path, help="another prompts/ folder")
+    args = ap.parse_args(argv)
+
+    files = choose_files(args.sets)
+    rows = [r for f in files for r in read_tsv(f)]
+    print(f"{len(rows)} utterances from {', '.join(f.name for f in files)}")
+    results = evaluate(rows, args.language, args.prompts)
+    report(results, args.errors, args.top, args.language)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
