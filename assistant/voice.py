@@ -32,11 +32,12 @@ RENDER_TIMEOUT = 15.0
 class Voice:
     """Renders text to 16 kHz float32 samples, in a language and at a speaking rate."""
 
-    def __init__(self, language: str, rate: int = DEFAULT_RATE):
+    def __init__(self, language: str, rate: int | None = None, voices: dict[str, str] | None = None):
         if language not in VOICES:
             raise VoiceError(f"no voice for language '{language}'; use en or nl")
         self.language = language
-        self.rate = rate
+        self.rate = rate or DEFAULT_RATE
+        self.voices = {**VOICES, **(voices or {})}
         self._lock = threading.Lock()
         self._proc = None
         self._conn = None
@@ -91,7 +92,7 @@ class Voice:
     def render(self, text: str, language: str | None = None, rate: int | None = None) -> np.ndarray:
         """The samples of the spoken text; raises VoiceError if the voice is missing."""
         language = language or self.language
-        voice = VOICES.get(language)
+        voice = self.voices.get(language)
         if voice is None:
             raise VoiceError(f"no voice for language '{language}'; use en or nl")
         request = {"text": text, "voice": voice, "rate": int(rate or self.rate)}

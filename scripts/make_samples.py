@@ -28,8 +28,8 @@ SAMPLES = {
         ("Okay. That's enough for today. Goodbye.", "en-gb"),
     ],
     "nl_1_telefoon.wav": [
-        ("Hij zit de hele avond op zijn telefoon. Het voelt alsof ik er niet toe doe.", "nl+m1"),
-        ("En als ik er iets van zeg, klapt hij dicht en loopt hij weg.", "nl+m1"),
+        ("Hij zit de hele avond op zijn telefoon. Het voelt alsof ik er niet toe doe.", "nl"),
+        ("Als ik iets zeg, zegt hij niets meer en loopt hij de kamer uit. Ik kan hem gewoon niet bereiken.", "nl"),
     ],
 }
 
