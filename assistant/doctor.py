@@ -1,0 +1,102 @@
+"""`haven doctor`: check everything Haven needs and say how to fix what is missing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+from assistant.errors import HavenError
+
+
+def _check(name: str, fn) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+        ok, fix = True, None
+    except HavenError as e:
+        ok, detail, fix = False, None, str(e)
+    return {"check": name, "ok": ok, "detail": detail, "fix": fix,
+            "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _prompts():
+    from assistant.library import LANGUAGES, load_language
+    from assistant.safety import SafetyDetector
+
+    for language in LANGUAGES:
+        load_language(language)
+    SafetyDetector(LANGUAGES)
+    return "English and Dutch texts load and validate"
+
+
+def _model(name: str | None, language: str):
+    from assistant.models import resolve_model
+    from assistant.transcriber import Transcriber
+
+    model = resolve_model(name)
+    t = Transcriber(model, language)
+    return f"{model.name} at {model.path} (loads in {t.load_seconds:.1f} s)"
+
+
+def _voice(language: str):
+    from assistant.voice import VOICES, Voice
+
+    if shutil.which("espeak-ng") is None:
+        raise HavenError("espeak-ng is missing; install it with: sudo apt-get install espeak-ng libespeak-ng1")
+    v = Voice(language)
+    try:
+        samples = v.render("Hello." if language == "en" else "Hallo.")
+    finally:
+        v.close()
+    if len(samples) < 1600:
+        raise HavenError(f"the {language} voice rendered no sound; reinstall espeak-ng")
+    return f"espeak-ng voice {VOICES[language]}"
+
+
+def _device(kind: str, spec):
+    from assistant.devices import default_device, find_device, list_devices
+
+    index = find_device(spec, kind)
+    if index is not None:
+        return next(d["name"] for d in list_devices() if d["index"] == index)
+    info = default_device(kind)
+    if info is None:
+        what = "microphone" if kind == "input" else "speakers"
+        raise HavenError(
+            f"no {what} found; connect one, check that PulseAudio or PipeWire is running (pactl info), "
+            + ("or use 'haven listen --input FILE'" if kind == "input" else "or write replies with --output FILE"))
+    return info["name"]
+
+
+def run_doctor(args) -> int:
+    language = args.language or "en"
+    checks = [
+        _check("prompts", _prompts),
+        _check("model (en)", lambda: _model(args.model, "en")),
+    ]
+    if args.model in (None, "base") or language == "nl":
+        checks.append(_check("model (nl)", lambda: _model(args.model, "nl")))
+    checks += [
+        _check("voice (en)", lambda: _voice("en")),
+        _check("voice (nl)", lambda: _voice("nl")),
+        _check("microphone", lambda: _device("input", args.input_device)),
+        _check("speakers", lambda: _device("output", args.output_device)),
+    ]
+    if args.json:
+        for c in checks:
+            print(json.dumps(c, ensure_ascii=False))
+    else:
+        for c in checks:
+            mark = "ok " if c["ok"] else "FIX"
+            print(f"{mark}  {c['check']:<12} {c['detail'] if c['ok'] else c['fix']}")
+        if all(c["ok"] for c in checks):
+            print("\nAll good.")
+    bad = [c for c in checks if not c["ok"]]
+    if bad:
+        # Like any bad input: exit 2 and one line on stderr (the fixes are above).
+        import sys
+
+        sys.stderr.write(f"haven: doctor found {len(bad)} problem(s): {', '.join(c['check'] for c in bad)}\n")
+        return 2
+    return 0
