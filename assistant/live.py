@@ -1,0 +1,66 @@
+"""`haven listen` on the microphone: the same Session as for a recording, on a live clock.
+
+The microphone's sample count is the session clock, so events carry the same
+meaning as in file mode. Transcription runs on a worker thread (ThreadASR) so the
+endpointer keeps listening, which is what makes barge-in and early transcription work.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from assistant.devices import find_device
+from assistant.echo import EchoGuard
+from assistant.errors import HavenError
+from assistant.events import Listening, State
+from assistant.microphone import Microphone
+
+
+def listen_live(args) -> int:
+    from assistant.runner import Pipeline, _view, settings_for
+    from assistant.session import Session, SessionSettings, ThreadASR
+    from assistant.sink import SpeakerSink
+
+    saved = settings_for(args)
+    language = saved.language
+    speak = not args.no_speak
+    emit = _view(args)
+    in_dev = find_device(args.input_device, "input")
+    out_dev = find_device(args.output_device, "output")
+    mic = Microphone(in_dev)  # no microphone: a clear error before the slow load
+    echo = EchoGuard()
+    sink = SpeakerSink(out_dev, echo=echo) if speak else None
+    pipeline = Pipeline.load(language, saved.model, speak, saved)
+    settings = SessionSettings(language=language, speak=speak, pause=saved.pause, rate=saved.rate)
+    asr = ThreadASR(pipeline.transcriber)
+    session = Session(settings, pipeline.transcriber, pipeline.responder, pipeline.voice, sink, emit, asr=asr)
+    session.endpointer.gate = echo.is_echo
+
+    # SIGTERM ends like Ctrl-C: cleanly, with the summary.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    interrupted = False
+    try:
+        mic.start()
+        emit(Listening(language=language, model=pipeline.transcriber.resolved.name,
+                       input="microphone", startup_ms=round(pipeline.startup_ms, 1)))
+        emit(State(state="listening"))
+        while not session.stopped:
+            got = mic.read(0.5)
+            if got is None:
+                continue
+            captured, frames = got
+            echo.heard(session.endpointer.received, captured, frames)
+            session.feed(frames)
+        if sink is not None:
+            sink.wait(timeout=60)  # let the goodbye finish
+    except KeyboardInterrupt:
+        interrupted = True
+        session.end_by_interrupt()
+    finally:
+        mic.close()
+        if sink is not None:
+            sink.close()
+        asr.close()
+        pipeline.close()
+    session.done()
+    return 130 if interrupted else 0
