@@ -1,0 +1,73 @@
+"""Shared fixtures: real model, real voice, real speech. Loaded once per test run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(scope="session")
+def model():
+    from assistant.models import resolve_model
+
+    return resolve_model("base")
+
+
+@pytest.fixture(scope="session")
+def transcriber(model):
+    from assistant.transcriber import Transcriber
+
+    t = Transcriber(model, "en")
+    t.warm_up()
+    return t
+
+
+@pytest.fixture(scope="session")
+def voice():
+    from assistant.voice import Voice
+
+    v = Voice("en")
+    yield v
+    v.close()
+
+
+@pytest.fixture(scope="session")
+def responder():
+    from assistant.responder import Responder
+
+    return Responder("en")
+
+
+def run_haven(*args, input: str | None = None, env: dict | None = None, guard: bool = False,
+              timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real command line, as a person would (optionally under the network guard)."""
+    entry = [str(ROOT / "tests" / "netguard.py")] if guard else ["-m", "assistant"]
+    return subprocess.run(
+        [sys.executable, *entry, *args], input=input, capture_output=True, text=True,
+        timeout=timeout, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate after lowercasing and dropping punctuation."""
+    from assistant.textnorm import basic_clean
+
+    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)] / max(1, len(ref))

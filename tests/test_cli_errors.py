@@ -1,0 +1,103 @@
+"""Bad input: exit code 2 and one line on stderr that says what to do; never a traceback."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from assistant.audio import write_wav
+from assistant.speech_samples import conversation
+from conftest import events, run_haven
+
+
+def assert_one_line_error(result, *words):
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory):
+    path = tmp_path_factory.mktemp("err") / "speech.wav"
+    audio, _ = conversation(["I feel like nobody listens to me at home."])
+    write_wav(path, audio)
+    return path
+
+
+def test_missing_file(tmp_path):
+    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "nope.wav")), "no such file")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "empty.wav")), "empty")
+
+
+def test_corrupt_file(tmp_path):
+    (tmp_path / "noise.wav").write_bytes(os.urandom(4000))
+    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "noise.wav")), "cannot decode")
+
+
+def test_text_file_named_wav(tmp_path):
+    (tmp_path / "notes.wav").write_text("these are my notes, not audio\n" * 20)
+    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "notes.wav")), "cannot decode")
+
+
+def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path):
+    """A recording cut off mid-word: what was recorded is still heard, nothing is lost."""
+    data = speech_wav.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: int(len(data) * 0.8)])
+    result = run_haven("listen", "--input", str(cut), "--json", "--no-speak")
+    assert result.returncode == 0, result.stderr
+    replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+    assert len(replies) == 1 and "nobody" in replies[0]["transcript"].lower()
+
+
+def test_header_only_wav(speech_wav, tmp_path):
+    cut = tmp_path / "header.wav"
+    cut.write_bytes(speech_wav.read_bytes()[:44])
+    assert_one_line_error(run_haven("listen", "--input", str(cut)), str(cut))
+
+
+def test_unknown_language(speech_wav):
+    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--language", "fr"), "language")
+
+
+def test_model_folder_without_model(speech_wav, tmp_path):
+    line = assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", str(tmp_path)), "model.bin")
+    assert str(tmp_path) in line
+
+
+def test_unknown_model_name(speech_wav):
+    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", "huge"), "unknown model", "base")
+
+
+def test_output_that_cannot_be_written(speech_wav, tmp_path):
+    assert_one_line_error(
+        run_haven("listen", "--input", str(speech_wav), "--output", str(tmp_path / "no" / "such" / "dir.wav")),
+        "does not exist")
+    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--output", str(tmp_path)), "folder")
+
+
+def test_unknown_input_device(speech_wav):
+    assert_one_line_error(
+        run_haven("listen", "--input", str(speech_wav), "--input-device", "Imaginary Mic 3000"),
+        "Imaginary Mic 3000", "haven devices")
+
+
+def test_bad_pause(speech_wav):
+    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--pause", "0"), "--pause")
+
+
+def test_reflect_needs_text():
+    assert_one_line_error(run_haven("reflect"), "nothing to reflect")
+
+
+def test_unknown_command():
+    assert_one_line_error(run_haven("sing"), "invalid choice")

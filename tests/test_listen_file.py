@@ -1,0 +1,132 @@
+"""`haven listen --input`: the real pipeline over real speech, through the real command line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.audio import SAMPLE_RATE, read_recording, write_wav
+from assistant.speech_samples import conversation
+from conftest import events, run_haven, wer
+
+PARTS = [
+    ("He was on his phone all through dinner again, and I don't think I matter to him at all.", "en-us"),
+    ("When I try to talk about us, he goes quiet and walks out of the room. I can't reach him.", "en-gb"),
+]
+EXPECTED = [("reflection", "unseen"), ("reflection", "unreachable")]
+
+
+@pytest.fixture(scope="module")
+def two_utterances(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("listen")
+    audio, spans = conversation(PARTS, gap=9.0)
+    path = folder / "two.wav"
+    write_wav(path, audio)
+    return path, audio, spans
+
+
+@pytest.fixture(scope="module")
+def listened(two_utterances):
+    path, audio, spans = two_utterances
+    out = path.parent / "replies.wav"
+    result = run_haven("listen", "--input", str(path), "--json", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    return events(result.stdout), out
+
+
+def test_two_utterances_give_two_faithful_replies(two_utterances, listened):
+    _, _, spans = two_utterances
+    evs, _ = listened
+    assert evs[0]["event"] == "listening"
+    replies = [e for e in evs if e["event"] == "reply"]
+    assert len(replies) == 2
+    for reply, (text, _), (start, end), (kind, theme) in zip(replies, PARTS, spans, EXPECTED):
+        assert wer(text, reply["transcript"]) < 0.2, reply["transcript"]
+        assert (reply["kind"], reply["theme"]) == (kind, theme)
+        # The utterance sits where it was spoken (pre-roll and VAD smoothing allowed).
+        assert abs(reply["start_s"] - start) < 0.5 and abs(reply["end_s"] - end) < 0.5
+        for field in ("text", "language", "command", "reply", "score", "timings_ms"):
+            assert field in reply
+        assert {"transcribe", "respond", "voice", "total"} <= set(reply["timings_ms"])
+        # Live, the reply could not start before the end-point decision (end + pause).
+        assert reply["reply_start_s"] >= reply["end_s"] + 1.0
+        assert reply["reply_start_s"] <= reply["end_s"] + 1.2 + 3.0
+    assert evs[-1]["event"] == "done" and evs[-1]["replies"] == 2
+
+
+def test_reply_wav_holds_the_replies_at_their_place(two_utterances, listened, transcriber):
+    _, audio, _ = two_utterances
+    evs, out = listened
+    spoken = read_recording(out)
+    assert len(spoken) >= len(audio)  # sample-aligned with the input, replies may run past its end
+    replies = [e for e in evs if e["event"] == "reply"]
+    first = int(replies[0]["reply_start_s"] * SAMPLE_RATE)
+    assert np.abs(spoken[: first - 800]).max() < 0.01, "sound before the first reply"
+    for reply in replies:
+        a, b = int(reply["reply_start_s"] * SAMPLE_RATE), int(reply["reply_end_s"] * SAMPLE_RATE)
+        # The reply starts right at its place: loud within 100 ms of it, quiet just before.
+        assert np.abs(spoken[a: a + 1600]).max() > 0.05
+        heard = transcriber.transcribe(spoken[a:b], "en").text
+        assert wer(reply["reply"], heard) < 0.3, (reply["reply"], heard)
+
+
+def test_no_speak_gives_replies_without_voice(two_utterances):
+    path, _, _ = two_utterances
+    result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
+    assert result.returncode == 0, result.stderr
+    replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+    assert len(replies) == 2
+    assert all(r["reply_start_s"] is None and r["reply"] for r in replies)
+
+
+def test_readable_account_without_json(two_utterances):
+    path, _, _ = two_utterances
+    result = run_haven("listen", "--input", str(path), "--no-speak")
+    assert result.returncode == 0, result.stderr
+    assert "heard:" in result.stdout and "Haven:" in result.stdout and "unseen" in result.stdout
+    assert not result.stdout.lstrip().startswith("{")
+
+
+def test_silence_and_noise_give_no_reply(tmp_path):
+    rng = np.random.default_rng(1)
+    audio = np.concatenate([
+        np.zeros(4 * SAMPLE_RATE, np.float32),
+        rng.normal(0, 10 ** (-30 / 20), 4 * SAMPLE_RATE).astype(np.float32),  # white noise, -30 dBFS
+        np.zeros(2 * SAMPLE_RATE, np.float32),
+    ])
+    path = tmp_path / "quiet.wav"
+    write_wav(path, audio)
+    result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
+    assert result.returncode == 0, result.stderr
+    assert [e for e in events(result.stdout) if e["event"] == "reply"] == []
+
+
+def test_other_formats_and_rates(tmp_path):
+    """A recording made elsewhere: 44.1 kHz stereo, compressed."""
+    import av
+
+    audio, spans = conversation([PARTS[0]], lead=1.0)
+    stereo = np.stack([audio, audio])
+    from assistant.audio import resample
+
+    for ext, codec, rate in (("flac", "flac", 44_100), ("ogg", "libopus", 48_000), ("mp3", "libmp3lame", 44_100)):
+        hi = np.stack([resample(ch, SAMPLE_RATE, rate) for ch in stereo])
+        path = tmp_path / f"speech.{ext}"
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream(codec, rate=rate, layout="stereo")
+            fmt = stream.codec_context.format.name if stream.codec_context.format else "s16"
+            frame = av.AudioFrame.from_ndarray(
+                (hi * 32767).astype(np.int16).T.reshape(1, -1), format="s16", layout="stereo")
+            frame.sample_rate = rate
+            resampler = av.AudioResampler(format=fmt, layout="stereo", rate=rate, frame_size=stream.codec_context.frame_size or None)
+            for f in resampler.resample(frame):
+                for packet in stream.encode(f):
+                    container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
+        assert result.returncode == 0, (ext, result.stderr)
+        replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+        assert len(replies) == 1, ext
+        assert wer(PARTS[0][0], replies[0]["transcript"]) < 0.2, (ext, replies[0]["transcript"])
+        assert abs(replies[0]["start_s"] - spans[0][0]) < 0.6, ext
