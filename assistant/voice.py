@@ -29,54 +29,24 @@ DEFAULT_RATE = 165  # words a minute: calmer than espeak's 175
 RENDER_TIMEOUT = 15.0
 
 
-class Voice:
-    """Renders text to 16 kHz float32 samples, in a language and at a speaking rate."""
+class _Worker:
+    """One voice_worker process, for one espeak voice."""
 
-    def __init__(self, language: str, rate: int | None = None, voices: dict[str, str] | None = None):
-        if language not in VOICES:
-            raise VoiceError(f"no voice for language '{language}'; use en or nl")
-        self.language = language
-        self.rate = rate or DEFAULT_RATE
-        self.voices = {**VOICES, **(voices or {})}
-        self._lock = threading.Lock()
-        self._proc = None
-        self._conn = None
-        self.restarts = 0
-
-    def start(self) -> None:
-        """Start the worker now (it takes a moment), so the first render does not wait."""
-        with self._lock:
-            if self._proc is None:
-                self._start()
-
-    def _start(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.voice_worker"],
+    def __init__(self, voice: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant.voice_worker", voice],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": _package_parent()},
         )
 
-    def _stop_worker(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait(2)
-        self._proc = None
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
-    def close(self) -> None:
-        with self._lock:
-            if self._proc is not None:
-                try:
-                    self._proc.stdin.close()
-                    self._proc.wait(1)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
-            self._stop_worker()
-
-    def _exchange(self, request: dict) -> tuple[str, bytes, str]:
-        """Send one request; (status, wav bytes, detail), or a timeout/crash status."""
-        proc = self._proc
+    def exchange(self, text: str, rate: int) -> tuple[str, bytes, str]:
+        """(status, wav bytes, detail), or a timeout/crash status."""
+        proc = self.proc
         try:
-            proc.stdin.write(json.dumps(request).encode() + b"\n")
+            proc.stdin.write(json.dumps({"text": text, "rate": rate}).encode() + b"\n")
             proc.stdin.flush()
             header = _read_line(proc.stdout, RENDER_TIMEOUT)
             if header is None:
@@ -89,28 +59,80 @@ class Voice:
         except (OSError, ValueError, KeyError) as e:
             return "crashed", b"", str(e) or type(e).__name__
 
-    def render(self, text: str, language: str | None = None, rate: int | None = None) -> np.ndarray:
-        """The samples of the spoken text; raises VoiceError if the voice is missing."""
-        language = language or self.language
+    def kill(self) -> None:
+        self.proc.kill()
+        try:
+            self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(1)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+
+class Voice:
+    """Renders text to 16 kHz float32 samples, in a language and at a speaking rate.
+
+    Keeps a worker process per voice in use (see voice_worker for why).
+    """
+
+    def __init__(self, language: str, rate: int | None = None, voices: dict[str, str] | None = None):
+        if language not in VOICES:
+            raise VoiceError(f"no voice for language '{language}'; use en or nl")
+        self.language = language
+        self.rate = rate or DEFAULT_RATE
+        self.voices = {**VOICES, **(voices or {})}
+        self._lock = threading.Lock()
+        self._workers: dict[str, _Worker] = {}
+        self.restarts = 0
+
+    def _voice_id(self, language: str) -> str:
         voice = self.voices.get(language)
         if voice is None:
             raise VoiceError(f"no voice for language '{language}'; use en or nl")
-        request = {"text": text, "voice": voice, "rate": int(rate or self.rate)}
+        return voice
+
+    def start(self, language: str | None = None) -> None:
+        """Start a worker now (it takes a moment), so the first render does not wait."""
+        with self._lock:
+            self._worker(self._voice_id(language or self.language))
+
+    def _worker(self, voice: str) -> _Worker:
+        worker = self._workers.get(voice)
+        if worker is None or not worker.alive():
+            worker = self._workers[voice] = _Worker(voice)
+        return worker
+
+    def close(self) -> None:
+        with self._lock:
+            for worker in self._workers.values():
+                worker.close()
+            self._workers.clear()
+
+    def render(self, text: str, language: str | None = None, rate: int | None = None) -> np.ndarray:
+        """The samples of the spoken text; raises VoiceError if the voice is missing."""
+        language = language or self.language
+        voice = self._voice_id(language)
+        rate = int(rate or self.rate)
         with self._lock:
             for _attempt in range(2):
-                if self._proc is None or self._proc.poll() is not None:
-                    self._start()
-                status, data, detail = self._exchange(request)
+                worker = self._worker(voice)
+                status, data, detail = worker.exchange(text, rate)
                 if status == "ok":
                     return _wav_bytes_to_samples(data)
                 if status == "novoice":
                     raise VoiceError(
-                        f"espeak-ng has no voice '{voice}' for language '{language}'; "
+                        f"espeak-ng has no voice '{voice}' for language '{language}' (got {detail}); "
                         "install it with: sudo apt-get install espeak-ng"
                     )
                 # A hang or a crash: start a fresh worker and try once more.
                 self.restarts += 1
-                self._stop_worker()
+                worker.kill()
+                self._workers.pop(voice, None)
             raise VoiceError(f"the speech engine failed twice ({status}: {detail}); check espeak-ng with: espeak-ng hello")
 
 

@@ -45,8 +45,9 @@ def test_a_killed_worker_is_replaced():
     v = Voice("en")
     try:
         v.render("One.")
-        v._proc.kill()
-        v._proc.wait()
+        for worker in v._workers.values():  # as if the engine had crashed
+            worker.proc.kill()
+            worker.proc.wait()
         assert len(v.render("Two.")) > 0
     finally:
         v.close()
