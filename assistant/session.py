@@ -187,6 +187,7 @@ class Session:
         utt.parts.append(self.asr.submit(audio, self.s.language, self.now_s))
 
     def _on_utterance(self, utt_event: Utterance) -> None:
+        self.emit(State(state="thinking", at_s=round(utt_event.decided_at / SAMPLE_RATE, 3)))
         self._transcribe_pending()
         utt = self._utt
         self._utt = _Utt()
@@ -232,6 +233,10 @@ class Session:
         elif self.paused:
             event.mode = "paused"
         self.emit(event)
+        if event.reply_start_s is not None:
+            self.emit(State(state="speaking", at_s=event.reply_start_s))
+        elif self.paused:
+            self.emit(State(state="paused", at_s=round(decided_s, 3)))
         if reply.command == "stop":
             self._end(self._summary_text)
 

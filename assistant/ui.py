@@ -57,3 +57,73 @@ class TextView:
             c.print(f"\n[dim]{event.utterances} utterances, {event.replies} replies{tail}[/dim]")
         elif isinstance(event, State):
             pass  # the live view shows states; an account of a recording does not need them
+
+
+class LiveView:
+    """The terminal while talking: state, a live input level, the last exchange; no flicker.
+
+    rich's Live redraws one panel in place at a fixed rate; events and levels only
+    change the fields it draws from.
+    """
+
+    STATES = {"listening": "green", "hearing": "cyan", "thinking": "yellow", "speaking": "magenta",
+              "breathing": "blue", "paused": "dim"}
+
+    def __init__(self, console: Console | None = None):
+        from rich.live import Live
+
+        self.console = console or Console(highlight=False)
+        self.state = "starting"
+        self.level_value = 0.0
+        self.heard = ""
+        self.reply = ""
+        self.label = ""
+        self.note = "Loading the speech model..."
+        self._live = Live(self._render(), console=self.console, refresh_per_second=12, transient=False,
+                          get_renderable=self._render)
+
+    def __enter__(self):
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._live.__exit__(*exc)
+
+    def level(self, rms: float) -> None:
+        self.level_value = rms
+
+    def _render(self):
+        from rich.panel import Panel
+        from rich.table import Table
+
+        # dBFS from -60 to 0 as a 30-cell bar.
+        import math
+
+        db = 20 * math.log10(max(self.level_value, 1e-6))
+        cells = int(max(0.0, min(1.0, (db + 60) / 60)) * 30)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", width=8)
+        grid.add_column()
+        style = self.STATES.get(self.state, "white")
+        grid.add_row("state", f"[{style}]{self.state}[/{style}]")
+        grid.add_row("level", f"[green]{'█' * cells}[/green][dim]{'·' * (30 - cells)}[/dim]")
+        grid.add_row("heard", escape(self.heard) or "[dim]...[/dim]")
+        grid.add_row("", f"[dim]{escape(self.label)}[/dim]")
+        grid.add_row("Haven", escape(self.reply))
+        return Panel(grid, title="Haven", subtitle=escape(self.note), border_style=style)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Listening):
+            self.state, self.note = "listening", "Talk whenever you like. Say 'stop' or press Ctrl-C to end."
+        elif isinstance(event, State):
+            self.state = event.state
+        elif isinstance(event, ReplyEvent):
+            self.heard = event.transcript
+            self.label = f"{event.kind}{' / ' + (event.theme or event.command) if (event.theme or event.command) else ''}"
+            self.reply = event.reply or ("(paused)" if event.mode == "paused" else "")
+        elif isinstance(event, Interrupted):
+            self.note = "You spoke, so Haven stopped talking."
+        elif isinstance(event, Cue):
+            self.state, self.note = "breathing", f"{event.phase} for {event.duration_s:g} s (cycle {event.cycle})"
+        elif isinstance(event, Summary):
+            self.reply, self.note = event.text, "Session ended."
