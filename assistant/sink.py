@@ -17,19 +17,42 @@ from assistant.errors import HavenError
 
 
 class TimelineSink:
-    """Replies placed on the input's clock; written as one WAV, sample-aligned with the input."""
+    """Replies placed on the input's clock; written as one WAV, sample-aligned with the input.
 
-    def __init__(self, length: int = 0):
+    With a path, the WAV is written as the session goes: everything before the
+    session's clock is final (a reply is only ever placed at or after the moment it
+    was decided, and only a reply still playing can be cut), so advance(clock)
+    writes it out and forgets it. Memory then stays flat however long the session.
+    The file is written beside its name and renamed into place when complete.
+    """
+
+    def __init__(self, length: int = 0, path=None):
         self.length = length
         self._clips: list[list] = []  # [start, samples]
+        self._written = 0  # samples already written out
+        self._path = path
+        self._wave = None
+        if path is not None:
+            import os
+            import wave
+
+            self._tmp = f"{path}.partial"
+            try:
+                self._wave = wave.open(self._tmp, "wb")
+            except OSError as e:
+                raise HavenError(f"cannot write {path}: {e.strerror or e}; choose another --output path") from None
+            self._wave.setnchannels(1)
+            self._wave.setsampwidth(2)
+            self._wave.setframerate(SAMPLE_RATE)
+            self._replace = os.replace
 
     def play(self, samples: np.ndarray, at: int) -> int:
         """Place a clip at sample `at`; returns its end."""
-        self._clips.append([at, samples])
+        self._clips.append([max(at, self._written), samples])
         return at + len(samples)
 
     def end(self) -> int:
-        return max([s + len(x) for s, x in self._clips] + [0])
+        return max([s + len(x) for s, x in self._clips] + [self._written])
 
     def playing(self, at: int) -> bool:
         return any(s <= at < s + len(x) for s, x in self._clips)
@@ -43,11 +66,43 @@ class TimelineSink:
                 return at
         return None
 
-    def render(self) -> np.ndarray:
-        out = np.zeros(max(self.length, self.end()), dtype=np.float32)
+    def _mix(self, start: int, end: int) -> np.ndarray:
+        out = np.zeros(max(0, end - start), dtype=np.float32)
         for s, x in self._clips:
-            out[s:s + len(x)] += x
+            a, b = max(s, start), min(s + len(x), end)
+            if b > a:
+                out[a - start:b - start] += x[a - s:b - s]
         return np.clip(out, -1.0, 1.0)
+
+    def advance(self, upto: int) -> None:
+        """Write out what is final: everything before `upto`."""
+        if self._wave is None or upto <= self._written:
+            return
+        self._wave.writeframes((self._mix(self._written, upto) * 32767).astype("<i2").tobytes())
+        self._written = upto
+        self._clips = [c for c in self._clips if c[0] + len(c[1]) > upto]
+
+    def render(self) -> np.ndarray:
+        """The whole timeline in memory (without a path)."""
+        return self._mix(0, max(self.length, self.end()))
+
+    def close(self) -> None:
+        """Write the rest and put the file in place."""
+        if self._wave is None:
+            return
+        self.advance(max(self.length, self.end()))
+        self._wave.close()
+        self._wave = None
+        self._replace(self._tmp, self._path)
+
+    def abandon(self) -> None:
+        """Interrupted: no half-written output is left behind."""
+        if self._wave is not None:
+            import os
+
+            self._wave.close()
+            self._wave = None
+            os.unlink(self._tmp)
 
     def write(self, path) -> None:
         write_wav(path, self.render())
