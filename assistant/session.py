@@ -33,6 +33,8 @@ from assistant.voice import Voice
 FRAME = 1024  # 64 ms: what a microphone callback delivers at 16 kHz
 SLOWER = 0.85  # each "slower" multiplies the speaking rate by this
 SAFETY_RATE = 0.85  # crisis and safety replies are spoken more slowly
+LOUD_DB = -9.0  # this loud (dBFS, loud frames) is shouting: speech sits near -25, espeak at -16
+FAST_WPS = 5.0  # words a second: calm speech is about 2.5, espeak at 160 wpm about 4
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -111,6 +113,16 @@ class ThreadASR:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _loudness_db(audio: np.ndarray) -> float:
+    """How loud the speech itself is: the 90th percentile of 32 ms frame levels, so the
+    pauses and silence around it do not dilute it."""
+    n = len(audio) // 512 * 512
+    if n == 0:
+        return -120.0
+    levels = np.sqrt(np.mean(audio[:n].reshape(-1, 512) ** 2, axis=1))
+    return float(20 * np.log10(max(float(np.percentile(levels, 90)), 1e-6)))
+
+
 class Session:
     def __init__(self, settings: SessionSettings, transcriber: Transcriber, responder: Responder,
                  voice: Voice | None, sink, emit: Callable[[Event], None], asr=None):
@@ -131,6 +143,7 @@ class Session:
         self._last_reply: ReplyEvent | None = None
         self._reply_until = 0  # sample where the reply playing now ends
         self._summary_text = ""
+        self.offered_breathing = False
 
     # -- the loop -------------------------------------------------------------------
 
@@ -205,6 +218,7 @@ class Session:
         reply = self.responder.respond(transcript, self.conv, language)
         respond_s = time.perf_counter() - started
         said = self._carry_out(reply)
+        said = self._offer_breathing(said, reply, utt_event, transcript)
 
         samples, first_s, voice_s = self._render(said, reply)
         reply_at_s = ready_s + respond_s + first_s
@@ -250,6 +264,23 @@ class Session:
         if not self.stopped:
             language = self.s.language if self.s.language != "auto" else None
             self._end(self.responder.summary(self.conv, language))
+
+    def _offer_breathing(self, said: str, reply: Reply, utt: Utterance, transcript: str) -> str:
+        """Offer breathing once, to someone who sounds highly distressed; never force it.
+
+        Distress here is what can be heard without guessing at meaning: shouting (the
+        utterance's loudness) or rushed speech (words a second).
+        After a crisis the reply itself offers to breathe together.
+        """
+        if self.offered_breathing or reply.kind != "reflection" or not said:
+            return said
+        loudness_db = _loudness_db(utt.audio)
+        words_per_s = len(transcript.split()) / max((utt.end - utt.start) / SAMPLE_RATE, 0.5)
+        if loudness_db < LOUD_DB and words_per_s < FAST_WPS:
+            return said
+        self.offered_breathing = True
+        pack = self.responder.pack(reply.language)
+        return f"{said} {self.conv.pick(f'{reply.language}:breathing_offer', pack.lines('breathing_offer'))}"
 
     def _carry_out(self, reply: Reply) -> str:
         """Commands change the session; returns what Haven says."""
