@@ -8,10 +8,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 
 from assistant.errors import HavenError
+
+# Telemetry and hub access are switched off in assistant/__init__.py, before any
+# dependency is imported.
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it ends a command the way Ctrl-C does."""
+
+    exit_code = 143
+
+
+def on_sigterm(signum, frame):
+    raise Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
     p.add_argument("--output", metavar="FILE", help="write Haven's voice as a WAV on the input's timeline")
     p.add_argument("--no-speak", action="store_true", help="do not voice the replies")
+    p.add_argument("--journal", action="store_true",
+                   help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
 
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
     _common(p)
@@ -62,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("doctor", help="check model, voices and devices, and say what to fix")
     _common(p)
+
+    p = sub.add_parser("journal", help="the sessions kept with 'listen --journal': list, show N, forget N, forget --all")
+    jsub = p.add_subparsers(dest="journal_command", metavar="ACTION", parser_class=_Parser)
+    j = jsub.add_parser("list", help="number, date, utterances and themes of each kept session")
+    j.add_argument("--json", action="store_true", help="one JSON object a line")
+    j = jsub.add_parser("show", help="print one session's journal")
+    j.add_argument("number", type=int, metavar="N", help="the number 'haven journal list' shows")
+    j = jsub.add_parser("forget", help="delete one session's journal, or all of them")
+    j.add_argument("number", type=int, nargs="?", metavar="N", help="the number 'haven journal list' shows")
+    j.add_argument("--all", action="store_true", help="delete every kept session")
     return parser
 
 
@@ -71,14 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    # SIGTERM ends like Ctrl-C: the command cleans up (journal closed, summary said) and exits 143.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
         return _run(args)
     except HavenError as e:
         sys.stderr.write(f"haven: {e}\n")
         return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("haven: interrupted\n")
-        return 130
+    except KeyboardInterrupt as e:
+        code = getattr(e, "exit_code", 130)
+        sys.stderr.write(f"haven: {'stopped (SIGTERM)' if code == 143 else 'interrupted'}\n")
+        return code
     except BrokenPipeError:
         return 0
     except Exception as e:  # a bug: one line, and the traceback only on request
@@ -86,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"haven: unexpected error: {type(e).__name__}: {e} (run with HAVEN_DEBUG=1 for details)\n")
         return 1
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _run(args) -> int:

@@ -67,36 +67,72 @@ class Pipeline:
 
 
 def listen_file(path: str, language: str, model: str | None, output: str | None, speak: bool,
-                pause: float | None, emit, pipeline: Pipeline | None = None, settings=None):
-    """The whole loop over one recording; returns the session and the output timeline."""
+                pause: float | None, emit, pipeline: Pipeline | None = None, settings=None, journal: bool = False):
+    """The whole loop over one recording; returns the session and the output timeline.
+
+    With journal, every event also goes to a Journal (closed however the loop ends).
+    Ctrl-C or SIGTERM (a KeyboardInterrupt) ends it like "stop": the summary, then re-raised.
+    """
     from assistant.session import FRAME, Session, SessionSettings
     from assistant.sink import TimelineSink
 
     audio = read_recording(path)  # bad input fails before the slow part
     if output:
         check_writable(output)
+    book = _open_journal(f"recording {Path(path).name}") if journal else None  # a bad data folder fails early
+    emit = book.wrap(emit) if book else emit
     own = pipeline is None
-    pipeline = pipeline or Pipeline.load(language, model, speak, settings)
     try:
+        pipeline = pipeline or Pipeline.load(language, model, speak, settings)
         session_settings = SessionSettings(language=language, speak=speak, **({"pause": pause} if pause else {}),
                                            **({"rate": settings.rate} if settings else {}))
-        sink = TimelineSink(len(audio))
+        # With --output the WAV is written as the session goes (flat memory for hours).
+        sink = TimelineSink(len(audio), output)
         session = Session(session_settings, pipeline.transcriber, pipeline.responder,
                           pipeline.voice if speak else None, sink, emit)
         emit(Listening(language=language, model=pipeline.transcriber.resolved.name, input=str(path),
                        startup_ms=round(pipeline.startup_ms, 1)))
-        for i in range(0, len(audio), FRAME):
-            session.feed(audio[i:i + FRAME])
-            if session.stopped:
-                break
-        session.finish()
-        if output:
-            sink.write(output)
+        try:
+            for i in range(0, len(audio), FRAME):
+                session.feed(audio[i:i + FRAME])
+                sink.advance(session.endpointer.clock)
+                if session.stopped:
+                    break
+            session.finish()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: end cleanly, with the summary
+            sink.abandon()
+            session.end_by_interrupt()
+            session.done(None)
+            raise
+        except Exception:
+            sink.abandon()  # no half-written output left behind
+            raise
+        sink.close()
         session.done(output)
         return session, sink, audio
     finally:
-        if own:
+        if book is not None:
+            _close_journal(book)
+        if own and pipeline is not None:
             pipeline.close()
+
+
+def _open_journal(source: str):
+    from assistant.journal import Journal
+
+    return Journal.open(source)
+
+
+def _close_journal(book) -> None:
+    book.close()
+    if book.path is not None:
+        sys.stderr.write(f"Journal kept in {book.path} (readable by you alone; see: haven journal list)\n")
+
+
+def cmd_journal(args) -> int:
+    from assistant.journal import cmd_journal as run
+
+    return run(args)
 
 
 def cmd_listen(args) -> int:
@@ -113,7 +149,7 @@ def cmd_listen(args) -> int:
 
         return listen_live(args)
     listen_file(args.input, settings.language, settings.model, args.output, not args.no_speak, settings.pause,
-                _view(args), settings=settings)
+                _view(args), settings=settings, journal=getattr(args, "journal", False))
     return 0
 
 

@@ -9,15 +9,12 @@ are the stock phrases it hallucinates.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
 
-# Belt and braces: with a folder that holds tokenizer.json nothing is fetched, but
-# this makes any hub code path fail offline instead of trying the network.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# HF_HUB_OFFLINE is set in assistant/__init__.py: with a folder that holds
+# tokenizer.json nothing is fetched, and it makes any hub code path fail offline.
 
 import numpy as np
 
