@@ -29,9 +29,16 @@ import numpy as np
 from assistant.audio import SAMPLE_RATE
 
 
+_JITTER = 0.03  # timestamps closer than this to where the stream should be are jitter
+
+
 class EchoGuard:
-    def __init__(self, max_delay: float = 0.6, threshold: float = 0.65, context: float = 0.3, keep: float = 3.0):
+    def __init__(self, max_delay: float = 0.8, max_ahead: float = 0.5, threshold: float = 0.65, context: float = 0.3,
+                 keep: float = 3.0):
         self.max_delay = max_delay
+        # The two streams' timestamps are estimates (PulseAudio reports the sink's whole
+        # buffer as latency), so the echo may seem to arrive before its reference.
+        self.max_ahead = max_ahead
         self.threshold = threshold
         self.context = int(context * SAMPLE_RATE)
         self._played: deque = deque()  # (monotonic time the block is heard, samples)
@@ -47,12 +54,26 @@ class EchoGuard:
     def played(self, heard_at: float, samples: np.ndarray) -> None:
         """Called from the output callback with what goes to the speakers."""
         with self._lock:
+            # The output is sample-continuous: place a block right after the previous
+            # one unless the timestamps say there was a real gap. Timestamping each
+            # block on its own put jitter into the reference, which broke correlation
+            # (dips to 0.5 on pure echo under load).
+            if self._played:
+                last_t, last_x = self._played[-1]
+                expected = last_t + len(last_x) / SAMPLE_RATE
+                if abs(heard_at - expected) < _JITTER:
+                    heard_at = expected
             self._played.append((heard_at, samples.copy()))
             while self._played and self._played[0][0] < heard_at - self._keep:
                 self._played.popleft()
 
     def heard(self, clock: int, captured: float, frames: np.ndarray) -> None:
         """The microphone block starting at sample `clock` was captured at `captured`."""
+        if self._marks:
+            c, t = self._marks[-1]
+            expected = t + (clock - c) / SAMPLE_RATE
+            if abs(captured - expected) < _JITTER:
+                captured = expected  # sample-continuous, as for the output
         self._marks.append((clock, captured))
         keep = self.context + 4096
         self._heard = np.concatenate([self._heard, frames])[-keep:]
@@ -91,7 +112,7 @@ class EchoGuard:
         if t_end is None or len(mic) < len(window):
             return False
         t_start = t_end - len(mic) / SAMPLE_RATE
-        ref = self._reference(t_start - self.max_delay, t_end + 0.05)
+        ref = self._reference(t_start - self.max_delay, t_end + self.max_ahead)
         if ref is None or len(ref) < len(mic) or not np.any(ref):
             self.last_correlation = 0.0
             return False
@@ -110,6 +131,14 @@ def normalised_xcorr_max(window: np.ndarray, ref: np.ndarray) -> float:
     energy = np.concatenate([[0.0], np.cumsum(ref.astype(np.float64) ** 2)])
     seg = np.sqrt(np.maximum(energy[n:] - energy[:-n], 1e-12))[: m - n + 1]
     return float(np.max(corr / (w_norm * seg)))
+
+
+def best_lag(window: np.ndarray, ref: np.ndarray) -> int:
+    """For diagnostics: the lag (in samples into ref) where the window fits best."""
+    n, m = len(window), len(ref)
+    size = 1 << int(np.ceil(np.log2(n + m)))
+    corr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(window, size)), size)[: m - n + 1]
+    return int(np.argmax(corr))
 
 
 def monotonic() -> float:

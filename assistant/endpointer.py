@@ -29,6 +29,9 @@ class EndpointerSettings:
     """Silence that closes a chunk inside an utterance (for early transcription)."""
     min_start: float = 0.16
     """Voiced time in a row needed to start an utterance: breaths and clicks don't."""
+    barge_start: float = 0.096
+    """The same while Haven speaks (see Endpointer.barge_in): the echo guard has
+    already taken Haven's own voice out, and the person should not wait to be heard."""
     min_speech: float = 0.4
     """Total voiced time an utterance needs, or it is dropped as noise ("mm")."""
     pre_roll: float = 0.3
@@ -97,6 +100,7 @@ class Endpointer:
         self.vad = vad or Vad()
         # gate(window, first_sample) -> True when the window is not the person (echo).
         self.gate = gate
+        self.barge_in = False  # set by the session while a reply plays
         self._pending = np.zeros(0, dtype=np.float32)
         self._clock = 0  # samples consumed into windows
         self._history: list[np.ndarray] = []  # recent windows, for pre-roll
@@ -165,7 +169,8 @@ class Endpointer:
             max_hist = max(1, self._sec(self.s.pre_roll + self.s.min_start) // WINDOW + 1)
             del self._history[:-max_hist]
             self._voiced_run = self._voiced_run + 1 if voiced else 0
-            if self._voiced_run * WINDOW >= self._sec(self.s.min_start):
+            needed = self.s.barge_start if self.barge_in else self.s.min_start
+            if self._voiced_run * WINDOW >= self._sec(needed):
                 # Start: keep the voiced run plus the pre-roll before it.
                 keep = min(len(self._history), self._voiced_run + self._sec(self.s.pre_roll) // WINDOW)
                 self._buffer = self._history[-keep:]

@@ -17,7 +17,7 @@ from assistant.audio import SAMPLE_RATE
 from assistant.devices import default_device, sounddevice
 from assistant.errors import HavenError
 
-BLOCK = 1024  # 64 ms at 16 kHz
+BLOCK = 512  # 32 ms at 16 kHz: one VAD window, so speech is seen as soon as it can be
 
 
 class Microphone:

@@ -49,7 +49,9 @@ class SessionSettings:
     incremental: bool = True
     """Transcribe finished chunks while the person is still talking."""
     min_chunk: float = 1.5
-    """Chunks are transcribed early once this many seconds have gathered."""
+    """Chunks are transcribed early once this many seconds have gathered. Fewer seconds
+    gathered are transcribed too, as a guess that they were the last: kept if the
+    end-point follows, dropped (and later sent with the next chunk) if speech goes on."""
 
 
 @dataclass
@@ -69,6 +71,8 @@ class _Utt:
     """Handles from the ASR runner, in order."""
     pending: list[Chunk] = field(default_factory=list)
     language: str | None = None
+    guess: object | None = None
+    """A job on exactly the pending chunks, in case the last of them ends the utterance."""
 
 
 class InlineASR:
@@ -87,6 +91,11 @@ class InlineASR:
 
     def collect(self, handle: _Part, decided_s: float) -> _Part:
         return handle
+
+    def drop(self, handle: _Part, now_s: float) -> None:
+        """A job no longer wanted: if the worker would not have started it yet, it never runs."""
+        if handle.ready_s == self._free_s and handle.ready_s - handle.wall_s >= now_s:
+            self._free_s -= handle.wall_s
 
     def close(self) -> None:
         pass
@@ -108,6 +117,9 @@ class ThreadASR:
         started = time.perf_counter()
         t = handle.result()
         return _Part(t.text, decided_s + (time.perf_counter() - started), t.seconds, t.language)
+
+    def drop(self, handle, now_s: float) -> None:
+        handle.cancel()  # only if it has not started; a running transcription cannot be stopped
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -151,6 +163,8 @@ class Session:
         """Audio in; events out through emit. Stops doing anything once stopped."""
         if self.stopped:
             return
+        if self.sink is not None:
+            self.endpointer.barge_in = self.sink.playing(self.endpointer.clock)
         for event in self.endpointer.feed(frames):
             self._dispatch(event)
             if self.stopped:
@@ -186,18 +200,33 @@ class Session:
         self.emit(State(state="hearing", at_s=round(event.start / SAMPLE_RATE, 3)))
 
     def _on_chunk(self, chunk: Chunk) -> None:
-        self._utt.pending.append(chunk)
-        gathered = sum(len(c.audio) for c in self._utt.pending) / SAMPLE_RATE
-        if self.s.incremental and gathered >= self.s.min_chunk:
+        utt = self._utt
+        if utt.guess is not None:
+            # Speech went on after the guess: its chunks go out again with this one.
+            self.asr.drop(utt.guess, self.now_s)
+            utt.guess = None
+        utt.pending.append(chunk)
+        if not self.s.incremental:
+            return
+        gathered = sum(len(c.audio) for c in utt.pending) / SAMPLE_RATE
+        if gathered >= self.s.min_chunk:
             self._transcribe_pending()
+        else:
+            # Too short to send for good, but this chunk may be the last: the end-point is
+            # declared only after the rest of the pause, and a short last chunk would
+            # otherwise wait for it and cost a whole transcription after it.
+            utt.guess = self.asr.submit(np.concatenate([c.audio for c in utt.pending]), self.s.language, self.now_s)
 
     def _transcribe_pending(self) -> None:
         utt = self._utt
         if not utt.pending:
             return
-        audio = np.concatenate([c.audio for c in utt.pending])
+        if utt.guess is not None:  # the guess was on exactly these chunks
+            job, utt.guess = utt.guess, None
+        else:
+            job = self.asr.submit(np.concatenate([c.audio for c in utt.pending]), self.s.language, self.now_s)
         utt.pending = []
-        utt.parts.append(self.asr.submit(audio, self.s.language, self.now_s))
+        utt.parts.append(job)
 
     def _on_utterance(self, utt_event: Utterance) -> None:
         self.emit(State(state="thinking", at_s=round(utt_event.decided_at / SAMPLE_RATE, 3)))

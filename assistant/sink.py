@@ -164,11 +164,12 @@ class SpeakerSink:
                     self._current = None
             if self._current is None and self._queue.empty():
                 self._playing.clear()
-        if self.echo is not None and filled:
+        if self.echo is not None:
             import time
 
+            # Every block, silence included, so the reference stays one continuous stream.
             lead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime) if time_info.currentTime else 0.0
-            self.echo.played(time.monotonic() + lead, out[:filled])
+            self.echo.played(time.monotonic() + lead, out.copy())
 
     def _drain(self) -> None:
         while True:
