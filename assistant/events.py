@@ -69,6 +69,15 @@ class ReplyEvent(Event):
 
 
 @dataclass
+class Said(Event):
+    """Haven spoke on its own, not in answer to an utterance (the check-in after breathing)."""
+
+    event = "said"
+    text: str = ""
+    at_s: float = 0.0
+
+
+@dataclass
 class Interrupted(Event):
     """The person started speaking during a reply, and the reply stopped (barge-in)."""
 

@@ -25,7 +25,7 @@ THEMES = (
     "raw_spot", "not_good_enough", "unlovable", "alone", "old_wounds",
     "avoiding_feelings", "unspoken_need", "fear_of_loss", "hopeless",
 )
-COMMANDS = ("breathe", "stop", "pause", "resume", "repeat", "slower", "help")
+COMMANDS = ("breathe", "stop", "pause", "resume", "repeat", "slower", "help", "faster")  # faster: added
 KINDS = ("reflection", "crisis", "unsafe", "command", "fallback")
 LANGUAGES = ("en", "nl")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.audio import SAMPLE_RATE
 from assistant.endpointer import Chunk, Endpointer, EndpointerSettings, SpeechStarted, Utterance
-from assistant.events import Done, Event, Interrupted, ReplyEvent, State, Summary
+from assistant.events import Done, Event, Interrupted, ReplyEvent, Said, State, Summary
 from assistant.responder import Conversation, Reply, Responder
 from assistant.transcriber import Transcriber
 from assistant.voice import Voice
@@ -34,6 +34,8 @@ FRAME = 1024  # 64 ms: what a microphone callback delivers at 16 kHz
 SLOWER = 0.85  # each "slower" multiplies the speaking rate by this
 SAFETY_RATE = 0.85  # crisis and safety replies are spoken more slowly
 LOUD_DB = -9.0  # this loud (dBFS, loud frames) is shouting: speech sits near -25, espeak at -16
+MAX_BREATHING_TAIL = 900.0  # seconds a breathing session may run past the end of a recording
+SLOWER_BREATH, FASTER_BREATH = 1.25, 0.8  # phase lengths for "slower" / "faster" while breathing
 FAST_WPS = 5.0  # words a second: calm speech is about 2.5, espeak at 160 wpm about 4
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -156,6 +158,8 @@ class Session:
         self._reply_until = 0  # sample where the reply playing now ends
         self._summary_text = ""
         self.offered_breathing = False
+        self.breathing = None  # a GuidedBreathing while "help me breathe" runs
+        self._ending = False
 
     # -- the loop -------------------------------------------------------------------
 
@@ -164,17 +168,25 @@ class Session:
         if self.stopped:
             return
         if self.sink is not None:
-            self.endpointer.barge_in = self.sink.playing(self.endpointer.clock)
+            self.endpointer.barge_in = self.breathing is None and self.sink.playing(self.endpointer.clock)
+        if self.breathing is not None:
+            self._tick_breathing()
         for event in self.endpointer.feed(frames):
             self._dispatch(event)
             if self.stopped:
                 return
 
     def finish(self) -> None:
-        """End of input: close what is open, say nothing more."""
+        """End of input: close what is open. A breathing session runs to its end, as it
+        would live if the person stayed quiet."""
         if not self.stopped:
             for event in self.endpointer.flush():
                 self._dispatch(event)
+        quiet = np.zeros(FRAME, dtype=np.float32)
+        for _ in range(int(MAX_BREATHING_TAIL * SAMPLE_RATE / FRAME)):
+            if self.breathing is None or self.stopped:
+                break
+            self.feed(quiet)
 
     def _dispatch(self, event) -> None:
         if isinstance(event, SpeechStarted):
@@ -193,7 +205,7 @@ class Session:
     def _on_speech(self, event: SpeechStarted) -> None:
         self._utt = _Utt()
         at = self.endpointer.clock
-        if self.sink is not None and self.sink.playing(at):
+        if self.sink is not None and self.breathing is None and self.sink.playing(at):
             # Barge-in: the person talks over the reply, so the reply stops.
             self.sink.cut(at)
             self.emit(Interrupted(at_s=round(at / SAMPLE_RATE, 3)))
@@ -273,6 +285,8 @@ class Session:
             event.reply_end_s = round(self._reply_until / SAMPLE_RATE, 3)
         if said:
             self.replies += 1
+        elif self.breathing is not None:
+            event.mode = "breathing"
         elif self.paused:
             event.mode = "paused"
         self.emit(event)
@@ -280,7 +294,10 @@ class Session:
             self.emit(State(state="speaking", at_s=event.reply_start_s))
         elif self.paused:
             self.emit(State(state="paused", at_s=round(decided_s, 3)))
-        if reply.command == "stop":
+        if reply.command == "breathe" and said and self.breathing is None:
+            start = self._reply_until if samples is not None else decided_s * SAMPLE_RATE
+            self._start_breathing(reply.language, int(start + 0.5 * SAMPLE_RATE))
+        if reply.command == "stop" and self._ending:
             self._end(self._summary_text)
 
     def _end(self, summary: str) -> None:
@@ -314,8 +331,12 @@ class Session:
     def _carry_out(self, reply: Reply) -> str:
         """Commands change the session; returns what Haven says."""
         said = reply.reply
+        self._ending = False
         if reply.kind in ("crisis", "unsafe"):
-            return said  # safety is answered even while paused
+            self._stop_breathing()
+            return said  # safety is answered even while paused or breathing
+        if self.breathing is not None:
+            return self._steer_breathing(reply)
         if self.paused:
             if reply.command == "resume":
                 self.paused = False
@@ -326,10 +347,71 @@ class Session:
             self.paused = True
         elif reply.command == "slower":
             self.rate = max(90, int(self.rate * SLOWER))
+        elif reply.command == "faster":
+            self.rate = min(230, int(round(self.rate / SLOWER)))
         elif reply.command == "stop":
+            self._ending = True
             self._summary_text = self.responder.summary(self.conv, reply.language)
             said = f"{said} {self._summary_text}".strip()
         return said
+
+    # -- guided breathing ("help me breathe") --------------------------------------
+
+    def _start_breathing(self, language: str, start: int) -> None:
+        from assistant.guided_breathing import GuidedBreathing
+
+        self.breathing = GuidedBreathing(self.voice, language, start)
+        self.emit(State(state="breathing", at_s=round(start / SAMPLE_RATE, 3)))
+
+    def _tick_breathing(self) -> None:
+        """Hand the cues whose time has come to the sink; close with a check-in."""
+        b = self.breathing
+        clock = self.endpointer.clock
+        for at, clip, cue in b.due(clock):
+            if clip is not None and self.sink is not None:
+                self._reply_until = max(self._reply_until, self.sink.play(clip, at) or at + len(clip))
+            if cue is not None:
+                self.emit(cue)
+        if b.done and clock >= max(self._reply_until, b.last_end):
+            self.breathing = None
+            self._say(b.check_in(), b.language)
+            self.emit(State(state="listening", at_s=round(clock / SAMPLE_RATE, 3)))
+
+    def _stop_breathing(self) -> None:
+        if self.breathing is not None:
+            self.breathing.stop()
+            self.breathing = None
+            if self.sink is not None:
+                self.sink.cut(self.endpointer.clock)
+
+    def _steer_breathing(self, reply: Reply) -> str:
+        """While breathing: stop, pause, resume, slower and faster steer it; the rest waits."""
+        b, now, cmd = self.breathing, self.endpointer.clock, reply.command
+        if cmd == "stop":
+            check_in = b.check_in()
+            self._stop_breathing()
+            return check_in
+        if cmd == "pause":
+            b.pause()
+            if self.sink is not None:
+                self.sink.cut(now)
+            return reply.reply
+        if cmd == "resume" and b.paused:
+            b.resume(now)
+            return ""
+        if cmd in ("slower", "faster"):
+            b.scale(SLOWER_BREATH if cmd == "slower" else FASTER_BREATH, now)
+            return ""
+        return ""  # talking during breathing is heard, but not answered until it ends
+
+    def _say(self, text: str, language: str) -> None:
+        """Haven speaks on its own (not in answer to an utterance), at the clock."""
+        at = max(self.endpointer.clock, self._reply_until)
+        event = Said(text=text, at_s=round(at / SAMPLE_RATE, 3))
+        if self.voice is not None and self.sink is not None:
+            samples = self.voice.render(text, language, self.rate)
+            self._reply_until = self.sink.play(samples, at) or at + len(samples)
+        self.emit(event)
 
     def _render(self, said: str, reply: Reply) -> tuple[np.ndarray | None, float, float]:
         """The reply's samples, the time to its first sentence, and the total render time.

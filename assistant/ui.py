@@ -11,7 +11,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.events import Cue, Done, Event, Interrupted, Listening, ReplyEvent, State, Summary
+from assistant.events import Cue, Done, Event, Interrupted, Listening, ReplyEvent, Said, State, Summary
 
 _KIND_STYLE = {"crisis": "bold red", "unsafe": "bold red", "command": "cyan", "reflection": "green", "fallback": "yellow"}
 
@@ -46,6 +46,10 @@ class TextView:
                 c.print(f"           [bold]Haven:[/bold] {escape(event.reply)}")
             elif event.mode == "paused":
                 c.print("           [dim](paused: Haven stays quiet)[/dim]")
+            elif event.mode == "breathing":
+                c.print("           [dim](breathing: Haven keeps the rhythm)[/dim]")
+        elif isinstance(event, Said):
+            c.print(f"\n[dim]{event.at_s:6.1f} s[/dim]  [bold]Haven:[/bold] {escape(event.text)}")
         elif isinstance(event, Interrupted):
             c.print(f"[dim]{event.at_s:6.1f} s  (you spoke; Haven stopped talking)[/dim]")
         elif isinstance(event, Cue):
@@ -121,6 +125,8 @@ class LiveView:
             self.heard = event.transcript
             self.label = f"{event.kind}{' / ' + (event.theme or event.command) if (event.theme or event.command) else ''}"
             self.reply = event.reply or ("(paused)" if event.mode == "paused" else "")
+        elif isinstance(event, Said):
+            self.reply = event.text
         elif isinstance(event, Interrupted):
             self.note = "You spoke, so Haven stopped talking."
         elif isinstance(event, Cue):
