@@ -32,8 +32,10 @@ class EndpointerSettings:
     barge_start: float = 0.096
     """The same while Haven speaks (see Endpointer.barge_in): the echo guard has
     already taken Haven's own voice out, and the person should not wait to be heard."""
-    min_speech: float = 0.4
-    """Total voiced time an utterance needs, or it is dropped as noise ("mm")."""
+    min_speech: float = 0.16
+    """Total voiced time an utterance needs, or it is dropped as noise. A spoken
+    "Stop." showed only 0.19 s voiced in a stream (0.4 dropped it); a murmured "mm"
+    that gets through is dropped after transcription (Transcriber's filler filter)."""
     pre_roll: float = 0.3
     """Audio kept from before the start, so first syllables survive."""
     max_utterance: float = 30.0

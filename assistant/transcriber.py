@@ -28,7 +28,7 @@ SAMPLE_RATE = 16_000
 _HALLUCINATIONS = re.compile(
     r"^(thank you|thanks)( so much)?( for watching| for listening)?|"
     r"^(please )?subscribe|^subtitles by|^ondertiteling|^ondertiteld door|"
-    r"^bedankt voor het (kijken|luisteren)|^(you|bye|oh|so|uh|um)$|^amara\.org",
+    r"^bedankt voor het (kijken|luisteren)|^(you|bye|oh|so|uh|um|mm+|hmm+|mhm|uh huh|ah|eh|ehm)$|^amara\.org",
 )
 
 
