@@ -60,6 +60,17 @@ def events(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+def assert_one_line_error(result, *words) -> str:
+    """Exit 2, one line on stderr that contains the words, no traceback; returns the line."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate after lowercasing and dropping punctuation."""
     from assistant.textnorm import basic_clean

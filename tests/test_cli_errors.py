@@ -8,17 +8,7 @@ import pytest
 
 from assistant.audio import write_wav
 from assistant.speech_samples import conversation
-from conftest import events, run_haven
-
-
-def assert_one_line_error(result, *words):
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
+from conftest import assert_one_line_error, events, run_haven
 
 
 @pytest.fixture(scope="module")

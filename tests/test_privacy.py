@@ -33,6 +33,7 @@ import pytest
 from assistant.audio import SAMPLE_RATE, write_wav
 from assistant.speech_samples import conversation
 from conftest import ROOT, events, wer
+from conftest import assert_one_line_error as one_line_error
 
 SAMPLE = ROOT / "audio" / "samples" / "en_1_dinner.wav"
 NETGUARD = ROOT / "tests" / "netguard.py"
@@ -137,16 +138,6 @@ def no_network(env: dict, result: subprocess.CompletedProcess) -> None:
     assert attempts == "", f"network attempts: {attempts}"
     assert "network access attempted" not in result.stderr + result.stdout
     assert native_sockets(Path(env["HAVEN_TEST_STRACE_LOG"])) == []
-
-
-def one_line_error(result, *words) -> str:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def journal_files(folder: Path) -> list[Path]:
