@@ -212,6 +212,7 @@ class Session:
         if self.sink is not None and self.breathing is None and self.sink.playing(at):
             # Barge-in: the person talks over the reply, so the reply stops.
             self.sink.cut(at)
+            self._reply_until = min(self._reply_until, at)  # the next reply need not wait for it
             self.emit(Interrupted(at_s=round(at / SAMPLE_RATE, 3)))
         self.emit(State(state="hearing", at_s=round(event.start / SAMPLE_RATE, 3)))
 
@@ -265,7 +266,7 @@ class Session:
         said = self._carry_out(reply)
         said = self._offer_breathing(said, reply, utt_event, transcript)
 
-        samples, first_s, voice_s = self._render(said, reply)
+        at, end, first_s, voice_s = self._speak(said, reply, ready_s + respond_s)
         reply_at_s = ready_s + respond_s + first_s
         event = ReplyEvent(
             start_s=round(utt_event.start / SAMPLE_RATE, 3),
@@ -282,11 +283,9 @@ class Session:
                 "total": round((reply_at_s - decided_s) * 1000, 1),
             },
         )
-        if samples is not None and self.sink is not None:
-            at = max(int(round(reply_at_s * SAMPLE_RATE)), self._reply_until)
-            self._reply_until = self.sink.play(samples, at) or at + len(samples)
+        if at is not None and self.sink is not None:
             event.reply_start_s = round(at / SAMPLE_RATE, 3)
-            event.reply_end_s = round(self._reply_until / SAMPLE_RATE, 3)
+            event.reply_end_s = round(end / SAMPLE_RATE, 3)
         if said:
             self.replies += 1
         elif self.breathing is not None:
@@ -299,7 +298,7 @@ class Session:
         elif self.paused:
             self.emit(State(state="paused", at_s=round(decided_s, 3)))
         if reply.command == "breathe" and said and self.breathing is None:
-            start = self._reply_until if samples is not None else decided_s * SAMPLE_RATE
+            start = end if end is not None else decided_s * SAMPLE_RATE
             self._start_breathing(reply.language, int(start + 0.5 * SAMPLE_RATE))
         if reply.command == "stop" and self._ending:
             self._end(self._summary_text)
@@ -417,21 +416,29 @@ class Session:
             self._reply_until = self.sink.play(samples, at) or at + len(samples)
         self.emit(event)
 
-    def _render(self, said: str, reply: Reply) -> tuple[np.ndarray | None, float, float]:
-        """The reply's samples, the time to its first sentence, and the total render time.
+    def _speak(self, said: str, reply: Reply, ready_s: float) -> tuple[int | None, int | None, float, float]:
+        """Render the reply sentence by sentence and hand each to the sink as it is ready.
 
-        Rendering sentence by sentence means the first can play while the rest render.
+        The first sentence goes out as soon as it is rendered (live, it plays while
+        the rest render); the rest follow back to back. Returns where the reply starts
+        and ends (samples), the time to the first sentence, and the total render time.
         """
         if not said or self.voice is None:
-            return None, 0.0, 0.0
+            return None, None, 0.0, 0.0
         rate = int(self.rate * SAFETY_RATE) if reply.kind in ("crisis", "unsafe") else self.rate
         started = time.perf_counter()
-        clips, first_s = [], 0.0
-        for i, sentence in enumerate(s for s in _SENTENCE.split(said) if s.strip()):
-            clips.append(self.voice.render(sentence, reply.language, rate))
-            if i == 0:
+        at = end = None
+        first_s = 0.0
+        for sentence in (s for s in _SENTENCE.split(said) if s.strip()):
+            clip = self.voice.render(sentence, reply.language, rate)
+            if at is None:
                 first_s = time.perf_counter() - started
-        return np.concatenate(clips), first_s, time.perf_counter() - started
+                at = end = max(int(round((ready_s + first_s) * SAMPLE_RATE)), self._reply_until)
+            if self.sink is not None:
+                self.sink.play(clip, end)
+            end += len(clip)
+        self._reply_until = end
+        return at, end, first_s, time.perf_counter() - started
 
     def done(self, output: str | None = None) -> None:
         self.emit(Done(utterances=self.utterances, replies=self.replies, output=output))

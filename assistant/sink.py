@@ -58,13 +58,15 @@ class TimelineSink:
         return any(s <= at < s + len(x) for s, x in self._clips)
 
     def cut(self, at: int) -> int | None:
-        """Stop what is playing at `at`; returns where it now ends, or None."""
+        """Stop what is playing at `at`, and drop what was queued after it (the reply's
+        later sentences); returns where the sound now ends, or None if nothing played."""
+        playing = self.playing(at)
         for clip in self._clips:
             s, x = clip
             if s <= at < s + len(x):
                 clip[1] = x[: at - s]
-                return at
-        return None
+        self._clips = [c for c in self._clips if c[0] <= at]
+        return at if playing else None
 
     def _mix(self, start: int, end: int) -> np.ndarray:
         out = np.zeros(max(0, end - start), dtype=np.float32)

@@ -130,3 +130,20 @@ def test_other_formats_and_rates(tmp_path):
         assert len(replies) == 1, ext
         assert wer(PARTS[0][0], replies[0]["transcript"]) < 0.2, (ext, replies[0]["transcript"])
         assert abs(replies[0]["start_s"] - spans[0][0]) < 0.6, ext
+
+
+def test_barge_in_on_a_recording_cuts_the_reply_there(tmp_path):
+    """Speech during a reply stops it, later sentences included, and the next reply does not wait."""
+    audio, _ = conversation([PARTS[0], ("And he never even says sorry to me.", "en-us")], gap=3.0, tail=10)
+    rec, out = tmp_path / "barge.wav", tmp_path / "barge-out.wav"
+    write_wav(rec, audio)
+    result = run_haven("listen", "--input", str(rec), "--json", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    evs = events(result.stdout)
+    first, second = [e for e in evs if e["event"] == "reply"]
+    cut = next(e for e in evs if e["event"] == "interrupted")
+    assert first["reply_start_s"] < cut["at_s"] < first["reply_end_s"]
+    spoken = read_recording(out)
+    quiet = spoken[int((cut["at_s"] + 0.05) * SAMPLE_RATE): int((second["reply_start_s"] - 0.05) * SAMPLE_RATE)]
+    assert len(quiet) and np.abs(quiet).max() < 0.01, "the cut reply went on"
+    assert second["reply_start_s"] <= second["end_s"] + 1.2 + 1.0
