@@ -21,7 +21,6 @@ or stops a soft-spoken person from interrupting. Correlation needs no calibratio
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 
 import numpy as np
@@ -131,15 +130,3 @@ def normalised_xcorr_max(window: np.ndarray, ref: np.ndarray) -> float:
     energy = np.concatenate([[0.0], np.cumsum(ref.astype(np.float64) ** 2)])
     seg = np.sqrt(np.maximum(energy[n:] - energy[:-n], 1e-12))[: m - n + 1]
     return float(np.max(corr / (w_norm * seg)))
-
-
-def best_lag(window: np.ndarray, ref: np.ndarray) -> int:
-    """For diagnostics: the lag (in samples into ref) where the window fits best."""
-    n, m = len(window), len(ref)
-    size = 1 << int(np.ceil(np.log2(n + m)))
-    corr = np.fft.irfft(np.fft.rfft(ref, size) * np.conj(np.fft.rfft(window, size)), size)[: m - n + 1]
-    return int(np.argmax(corr))
-
-
-def monotonic() -> float:
-    return time.monotonic()

@@ -13,7 +13,6 @@ from contextlib import nullcontext
 
 from assistant.devices import find_device
 from assistant.echo import EchoGuard
-from assistant.errors import HavenError
 from assistant.events import Listening, State
 from assistant.microphone import Microphone
 

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from assistant.audio import SAMPLE_RATE, write_wav
+from assistant.audio import SAMPLE_RATE
 from assistant.errors import HavenError
 
 
@@ -105,9 +105,6 @@ class TimelineSink:
             self._wave.close()
             self._wave = None
             os.unlink(self._tmp)
-
-    def write(self, path) -> None:
-        write_wav(path, self.render())
 
 
 class SpeakerSink:

@@ -176,19 +176,3 @@ def _wav_bytes_to_samples(data: bytes) -> np.ndarray:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
     return resample(pcm, rate, SAMPLE_RATE)
-
-
-def check_voices() -> dict[str, str | None]:
-    """For doctor: per language, None if the voice renders, else the problem."""
-    result = {}
-    voice = Voice("en")
-    try:
-        for language in VOICES:
-            try:
-                samples = voice.render("Hello." if language == "en" else "Hallo.", language)
-                result[language] = None if len(samples) > SAMPLE_RATE // 10 else "rendered no sound"
-            except VoiceError as e:
-                result[language] = str(e)
-    finally:
-        voice.close()
-    return result
