@@ -22,8 +22,10 @@ noise hits both alike:
 Printed per language and length, median and 95th percentile over all runs and texts:
 end-point to transcript, responder, voice to first audio, and total (end-point decision
 to the first sample of the spoken reply: the budget is a median of 150 ms in English and
-250 ms in Dutch); the word error rate against the script's text both ways; the ratios
-before/after. Plus model load, start-up until listening (in this process and as a user
+250 ms in Dutch); the ratios before/after; the word error rate against the script's
+text both ways on the same audio, with a 95 % interval for the difference (each run
+speaks the texts in other voices, so three runs hear every text in every voice), and
+how often the responder made the same of both transcripts. Plus model load, start-up until listening (in this process and as a user
 sees it, `haven listen` in a fresh process), peak and current resident memory, the model
 and the CPU.
 
@@ -141,6 +143,7 @@ class Result:
     asr_calls: int = 0
     chunk_s: list = field(default_factory=list)
     dropped: int = 0
+    heard: tuple = ()  # (kind, theme or command) of each reply: what the responder made of it
 
 
 # -- measurements ---------------------------------------------------------------------
@@ -217,13 +220,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def make_clips(languages, per_bucket: int) -> list[Clip]:
+def make_clips(languages, per_bucket: int, shift: int = 0) -> list[Clip]:
+    """The clips of one run; `shift` rotates the voices, so that over three runs every text
+    is heard in every voice (more distinct audio for the word error rate)."""
     clips = []
     for language in languages:
         voices = VOICES[language]
         for bucket, texts in TEXTS[language].items():
             for i, sentences in enumerate(texts[:per_bucket]):
-                voice = voices[(i + bucket) % len(voices)]
+                voice = voices[(i + bucket + shift) % len(voices)]
                 pieces = [silence(LEAD)]
                 for k, sentence in enumerate(sentences):
                     if k:
@@ -266,7 +271,8 @@ def run_clip(pipeline, clip: Clip, incremental: bool, run: int, min_chunk: float
         session.feed(clip.audio[i:i + FRAME])
     session.finish()
     return Result(clip, incremental, run, [r.timings_ms for r in replies],
-                  " ".join(r.transcript for r in replies), len(asr.chunks), asr.chunks, asr.dropped)
+                  " ".join(r.transcript for r in replies), len(asr.chunks), asr.chunks, asr.dropped,
+                  tuple((r.kind, r.theme or r.command) for r in replies))
 
 
 def startup_outside(language: str, runs: int, audio: np.ndarray) -> tuple[list[float], list[float]]:
@@ -336,19 +342,13 @@ def report(results: list[Result], languages, runs: int) -> dict:
             if paired:
                 print(f"{'paired total ratio':24s} median {statistics.median(paired):.1f}× faster (same clip, same run)")
             for inc, name in ((False, "one pass"), (True, "incremental")):
-                errs = words = 0
-                for r in cell:
-                    if r.incremental == inc and r.run == 0:
-                        e, w = word_errors(r.clip.text, r.transcript)
-                        errs, words = errs + e, words + w
                 calls = [r.asr_calls for r in cell if r.incremental == inc]
                 dropped = [r.dropped for r in cell if r.incremental == inc]
                 splits = sum(1 for r in cell if r.incremental == inc and len(r.timings) != 1)
-                print(f"WER {name:12s} {100 * errs / max(1, words):5.1f} %  ({errs}/{words} words)   "
-                      f"ASR calls per utterance {statistics.mean(calls):.1f}"
+                print(f"ASR calls per utterance, {name:12s} {statistics.mean(calls):.1f}"
                       + (f" ({statistics.mean(dropped):.1f} dropped guesses)" if any(dropped) else "")
                       + (f"   ({splits} runs with ≠1 reply!)" if splits else ""))
-                row[f"wer_{'after' if inc else 'before'}"] = errs / max(1, words)
+            row["accuracy"] = print_accuracy(cell, "")
             summary[(language, bucket)] = row
         both = {inc: [t["total"] for r in mine if r.incremental == inc for t in r.timings] for inc in (False, True)}
         med_b, med_a = pct(both[False], 50), pct(both[True], 50)
@@ -356,14 +356,34 @@ def report(results: list[Result], languages, runs: int) -> dict:
         print(f"\n{language.upper()} 3-12 s, all lengths: total median {med_b:.0f} ms before → {med_a:.0f} ms after "
               f"(p95 {pct(both[False], 95):.0f} → {pct(both[True], 95):.0f}); "
               f"{verdict} the {BUDGET_MS[language]} ms budget")
-        for inc, name in ((False, "one pass"), (True, "incremental")):
-            errs = words = 0
-            for r in mine:
-                if r.incremental == inc and r.run == 0:
-                    e, w = word_errors(r.clip.text, r.transcript)
-                    errs, words = errs + e, words + w
-            print(f"{language.upper()} WER {name}: {100 * errs / max(1, words):.1f} %")
+        summary[(language, "all")] = {"accuracy": print_accuracy(mine, f"{language.upper()} ")}
     return summary
+
+
+def print_accuracy(results: list[Result], label: str) -> dict:
+    """Word error rate both ways on the same audio, over every run (each run hears the texts
+    in other voices), a 95 % interval for the difference (paired bootstrap over the clips),
+    and how often the responder made the same of both transcripts."""
+    by_clip: dict = {}
+    for r in results:
+        # Keyed by the audio: a run that repeats a voice repeats the same clip (decoding is deterministic).
+        by_clip.setdefault((r.clip.language, r.clip.bucket, r.clip.index, r.clip.voice), {})[r.incremental] = r
+    pairs = [p for p in by_clip.values() if len(p) == 2]
+    if not pairs:
+        return {}
+    counts = np.array([[*word_errors(p[False].clip.text, p[False].transcript),
+                        word_errors(p[True].clip.text, p[True].transcript)[0]] for p in pairs])
+    before, words, after = counts.sum(axis=0)
+    picks = np.random.default_rng(0).integers(0, len(pairs), (4000, len(pairs)))
+    diffs = 100 * (counts[picks, 2].sum(1) - counts[picks, 0].sum(1)) / counts[picks, 1].sum(1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    same = sum(p[False].heard == p[True].heard for p in pairs)
+    print(f"{label}WER one pass {100 * before / words:.1f} % ({before}/{words}), incremental "
+          f"{100 * after / words:.1f} % ({after}/{words}): difference {100 * (after - before) / words:+.1f} points, "
+          f"95 % interval [{low:+.1f}, {high:+.1f}] (paired bootstrap over {len(pairs)} clips); "
+          f"same reply kind and theme both ways in {same}/{len(pairs)}")
+    return {"wer_before": before / words, "wer_after": after / words, "difference_interval": [low, high],
+            "same_reply": same, "clips": len(pairs)}
 
 
 def main(argv=None) -> int:
@@ -418,8 +438,8 @@ def main(argv=None) -> int:
             loads[language] = (pipeline.startup_ms, pipeline.transcriber.load_seconds * 1000, cur)
             print(f"[{language}] model {model.name} ({model.path}); Pipeline.load {pipeline.startup_ms:.0f} ms "
                   f"(model load {pipeline.transcriber.load_seconds * 1000:.0f} ms), RSS after load {cur:.0f} MB")
-            mine = [c for c in clips if c.language == language]
             for run in range(runs):
+                mine = make_clips([language], per_bucket, shift=run)
                 for _ in range(2):  # how fast the machine is right now: one call on a fixed clip
                     reference.append(pipeline.transcriber.transcribe(ref_audio, "en").seconds * 1000)
                 t0 = time.perf_counter()
