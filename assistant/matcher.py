@@ -93,7 +93,7 @@ class MatcherSettings:
     """Least weight any word of a trigger has when counting how much of it was heard."""
     unknown_weight: float = 1.5
     """What a word that no trigger knows weighs when judging how much a trigger explains."""
-    min_heard: float = 1.0
+    min_heard: float = 0.8
     """Theme words heard must weigh this much together, or no theme is guessed ("i don't know")."""
     person_weight: float = 0.7
     """Weight a trigger gains when the person doing it ("i", "he") matches too."""
@@ -411,6 +411,9 @@ class Matcher:
         self._persons = {pack.normalise(w): 1 for w in extra.get("speaker_words", []) if isinstance(w, str)}
         self._persons.update({pack.normalise(w): 2 for w in extra.get("other_words", []) if isinstance(w, str)})
         self._persons.pop("", None)
+        # Words for the couple or the family ("we", "ons"): a command word said about them
+        # ("dat was het voor ons", "we need to stop") is about the relationship, not to Haven.
+        self._together = frozenset(pack.normalise(w) for w in extra.get("together_words", []) if isinstance(w, str))
         self._themes = _Index(pack, {t.id: t.triggers for t in pack.themes.values()}, self.s, self._persons)
         self._commands = _Index(pack, {c.id: c.triggers for c in pack.commands.values()}, self.s)
         self._group_no = {g: k for k, g in enumerate(self._themes.groups)}
@@ -615,6 +618,12 @@ class Matcher:
                 total += max(self._themes.weight[i] * s for i, s in hits)
         return total
 
+    def _about_others(self, words: list[str], trigger: str = "") -> bool:
+        """Does someone else, or the couple, do it? (Words the command trigger itself holds
+        do not count: "kunnen we even stoppen".)"""
+        own = set(trigger.split())
+        return any((self._persons.get(w) == 2 or w in self._together) and w not in own for w in words)
+
     def command(self, text: str) -> Match:
         """A command only when the utterance is mostly the command itself."""
         full, _ = self.normalise(text)
@@ -630,7 +639,7 @@ class Matcher:
             bare = process.cdist([core], self._command_core, scorer=fuzz.ratio, dtype=np.float32)[0]
             whole = np.maximum(whole, np.where(self._command_lengths[1] >= n_core, bare, 0))
         i = int(np.argmax(whole))
-        if whole[i] >= self.s.command_threshold:
+        if whole[i] >= self.s.command_threshold and not self._about_others(full.split(), self._command_full[i]):
             return Match(self._commands.triggers[i].group, float(whole[i]), trigger=self._command_full[i])
         # Otherwise the utterance must be made of triggers of one command and polite
         # padding, with only a few other words, none of them carrying theme meaning.
@@ -656,7 +665,7 @@ class Matcher:
                 continue
             own = self._command_vocab[cid]
             left = [w for w, c in zip(words, covered) if not c]
-            if any(self._persons.get(w) == 2 for w in left):
+            if self._about_others(left):
                 continue  # about someone else ("i just want him to stop"), not to Haven
             left_content = [w for w in left if w not in stop and w not in own]
             share = sum(covered) / len(words)
