@@ -192,12 +192,14 @@ def _stemmer(language: str, synonyms: dict | None = None):
     """
     base = _STEMMERS.get(language, lambda w: w)
     fold: dict[str, str] = {}
+    exact: dict[str, str] = {}
     for canonical, words in (synonyms or {}).items():
         if not isinstance(words, list):
             continue
         target = base(canonical)
         for w in words:
             if isinstance(w, str) and w.strip():
+                exact[w.strip().lower()] = target
                 fold[base(w.strip().lower())] = target
     if not fold:
         return base
@@ -206,8 +208,11 @@ def _stemmer(language: str, synonyms: dict | None = None):
     def stem(w: str) -> str:
         s = cache.get(w)
         if s is None:
-            s = base(w)
-            s = fold.get(s, s)
+            # The listed word itself first: "made" (make) and "mad" (angry) share a stem.
+            s = exact.get(w)
+            if s is None:
+                s = base(w)
+                s = fold.get(s, s)
             if len(cache) < 100000:
                 cache[w] = s
         return s

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 # Share of dev rows (reflection, command, fallback) answered with the right kind and id.
-ACCURACY_FLOOR = {"en": 0.96, "nl": 0.928}
+ACCURACY_FLOOR = {"en": 0.95, "nl": 0.928}
 
 
 def load_rows(language: str) -> list[tuple[str, str, str]]:
