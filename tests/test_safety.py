@@ -139,6 +139,7 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "he has never hit me", "he would never hurt me", "hij heeft me nog nooit geslagen",
     "what's the point anymore", "i don't see a future with him", "ik zie geen uitweg meer voor ons",
     "she'd be better off without me", "i'm not suicidal or anything, just so tired of fighting",
+    "waarom zegt hij nooit dat hij me mooi vindt", "hij zegt dat hij me dom vindt",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -165,6 +166,7 @@ def test_crisis(detector, text):
     "he never hit me before last night", "he doesn't hit me anymore since i stopped arguing",
     "hij heeft me nooit geslagen tot vorige week", "he'll kill me if i leave",
     "she says she'll kill herself if i leave her",
+    "hij zegt dat hij me gaat vinden", "ze dreigde dat ze me wel weet te vinden",
 ])
 def test_unsafe(detector, text):
     hit = detector.check(text)
