@@ -4,6 +4,7 @@
     python benchmarks/latency.py --quick              # 1 run, 2 texts per length (about 2 minutes)
     python benchmarks/latency.py --runs 10 --languages en
     python benchmarks/latency.py --save results.json  # also every measurement, for later comparison
+    python benchmarks/latency.py --languages en --texts 8 --padding-check   # the WER noise floor too
 
 Speech is made with espeak-ng (assistant.speech_samples): venting texts of about 3, 6
 and 12 seconds, several per length, in three different voices per language, Dutch at
@@ -291,6 +292,30 @@ def run_clip(pipeline, clip: Clip, incremental: bool, run: int, min_chunk: float
                   tuple((r.kind, r.theme or r.command) for r in replies))
 
 
+PADDINGS = ((0.1, 0.3), (0.2, 0.3), (0.3, 0.3), (0.4, 0.3), (0.3, 0.1), (0.3, 0.5))  # (before, after) s
+
+
+def padding_spread(transcriber, clips: list[Clip]) -> None:
+    """One pass over each clip's speech with a little more or less silence around it. The
+    words are the same; whatever the word error rate does is whisper's own chaos, the
+    yardstick for a difference between one pass and incremental (measured: English 12 s,
+    24 clips, 4.1-4.8 %)."""
+    for bucket in sorted({c.bucket for c in clips}):
+        cell = {(c.index, c.voice): c for c in clips if c.bucket == bucket}.values()
+        rates = []
+        for before, after in PADDINGS:
+            errs = words = 0
+            for c in cell:
+                start = int(LEAD * SAMPLE_RATE)
+                speech = c.audio[start:start + int(c.speech_s * SAMPLE_RATE)]
+                audio = np.concatenate([silence(before), speech, silence(after)])
+                e, w = word_errors(c.text, transcriber.transcribe(audio, c.language).text)
+                errs, words = errs + e, words + w
+            rates.append(100 * errs / max(1, words))
+        print(f"[{clips[0].language}] about {bucket} s, one pass with {len(PADDINGS)} paddings "
+              f"(0.1-0.5 s of silence) over {len(cell)} clips: WER {min(rates):.1f}-{max(rates):.1f} %", flush=True)
+
+
 def startup_outside(language: str, runs: int, audio: np.ndarray) -> tuple[list[float], list[float]]:
     """Fresh `python -m assistant listen --input` processes over one utterance: seconds from
     the start to the `listening` event, and each process's peak RSS in MB (its VmHWM when it
@@ -411,6 +436,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 run, 2 texts per length, 1 fresh start-up")
     parser.add_argument("--startup-runs", type=int, default=None, help="fresh `haven listen` start-ups (default 3)")
     parser.add_argument("--save", help="write every measurement to this JSON file")
+    parser.add_argument("--padding-check", action="store_true",
+                        help="also: how much one pass alone moves with 0.1-0.2 s more or less silence around "
+                             "the same speech (whisper's noise floor for the WER comparison; slow)")
     parser.add_argument("--min-chunk", type=float, default=None,
                         help="override SessionSettings.min_chunk for the incremental way (to tune it)")
     args = parser.parse_args(argv)
@@ -464,6 +492,9 @@ def main(argv=None) -> int:
                     for incremental in order:
                         results.append(run_clip(pipeline, clip, incremental, run, args.min_chunk))
                 print(f"[{language}] run {run + 1}/{runs}: {time.perf_counter() - t0:.1f} s", flush=True)
+            if args.padding_check:
+                padding_spread(pipeline.transcriber, [c for r in range(min(runs, 3))
+                                                      for c in make_clips([language], per_bucket, shift=r)])
             children = child_rss()
             if fresh:
                 peaks[language] = rss_mb()[1]
