@@ -167,7 +167,8 @@ class Result:
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edits, reference words) after lowercasing and dropping punctuation, as tests/conftest.wer."""
+    """(edits, reference words) after lowercasing and dropping punctuation (Levenshtein over
+    words). tests/conftest.wer uses this too."""
     from assistant.textnorm import basic_clean
 
     ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()

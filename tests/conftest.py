@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # latency.word_errors
 
 
 @pytest.fixture(scope="session")
@@ -72,13 +73,9 @@ def assert_one_line_error(result, *words) -> str:
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate after lowercasing and dropping punctuation."""
-    from assistant.textnorm import basic_clean
+    """Word error rate after lowercasing and dropping punctuation: the benchmark's count,
+    so tests and benchmarks judge transcripts alike."""
+    from latency import word_errors
 
-    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / max(1, len(ref))
+    edits, words = word_errors(reference, hypothesis)
+    return edits / max(1, words)
