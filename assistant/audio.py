@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import AudioInputError, HavenError
+from assistant.settings import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 
 
 def resample(audio: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np.ndarray:
@@ -30,6 +30,16 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int = SAMPLE_RATE) -> np
     out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return (np.concatenate(out).astype(np.float32) / 32768.0) if out else np.zeros(0, np.float32)
+
+
+def to_pcm16(audio: np.ndarray) -> bytes:
+    """float32 samples as little-endian 16-bit PCM (clipped): the one way out to a WAV."""
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def from_pcm16(data: bytes) -> np.ndarray:
+    """Little-endian 16-bit PCM as float32 samples: the one way in from a WAV."""
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def read_recording(path: str | Path) -> np.ndarray:
@@ -65,7 +75,7 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> N
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(rate)
-            w.writeframes((np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+            w.writeframes(to_pcm16(audio))
     except OSError as e:
         raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None
 

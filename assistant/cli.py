@@ -12,20 +12,17 @@ import signal
 import sys
 import threading
 
-from assistant.errors import HavenError
+from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
+from assistant.errors import HavenError, on_sigterm
+from assistant.settings import PAUSE_S
 
 # Telemetry and hub access are switched off in assistant/__init__.py, before any
 # dependency is imported.
 
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that it ends a command the way Ctrl-C does."""
-
-    exit_code = 143
-
-
-def on_sigterm(signum, frame):
-    raise Terminated()
+COMMANDS = {
+    "listen": listen.run, "demo": demo.run, "reflect": reflect.run, "breathe": breathe.run,
+    "devices": devices.run, "doctor": doctor.run, "journal": journal.run,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +37,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="speech model: base (default), tiny.en, or a model folder")
     p.add_argument("--input-device", default=None, help="microphone, by name or index (see 'haven devices')")
     p.add_argument("--output-device", default=None, help="speakers, by name or index")
-    p.add_argument("--pause", type=float, default=None, help="seconds of silence that end an utterance (default 1.2)")
+    p.add_argument("--pause", type=float, default=None, help=f"seconds of silence that end an utterance (default {PAUSE_S:g})")
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
 
 
@@ -97,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # SIGTERM ends like Ctrl-C: the command cleans up (journal closed, summary said) and exits 143.
+    # SIGTERM ends like Ctrl-C, for every command, set here only: the command cleans up
+    # (journal closed, summary said) and exits 143.
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
-        return _run(args)
+        return COMMANDS[args.command](args)
     except HavenError as e:
         sys.stderr.write(f"haven: {e}\n")
         return 2
@@ -120,8 +118,3 @@ def main(argv: list[str] | None = None) -> int:
         if in_main:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
-
-def _run(args) -> int:
-    from assistant import runner
-
-    return getattr(runner, f"cmd_{args.command}")(args)

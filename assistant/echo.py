@@ -25,7 +25,8 @@ from collections import deque
 
 import numpy as np
 
-from assistant.audio import SAMPLE_RATE
+from assistant.settings import SAMPLE_RATE
+from assistant.source import SampleClock
 
 
 _JITTER = 0.03  # timestamps closer than this to where the stream should be are jitter
@@ -33,7 +34,7 @@ _JITTER = 0.03  # timestamps closer than this to where the stream should be are 
 
 class EchoGuard:
     def __init__(self, max_delay: float = 0.8, max_ahead: float = 0.5, threshold: float = 0.65, context: float = 0.3,
-                 keep: float = 3.0):
+                 keep: float = 3.0, clock: SampleClock | None = None):
         self.max_delay = max_delay
         # The two streams' timestamps are estimates (PulseAudio reports the sink's whole
         # buffer as latency), so the echo may seem to arrive before its reference.
@@ -43,10 +44,9 @@ class EchoGuard:
         self._played: deque = deque()  # (monotonic time the block is heard, samples)
         self._keep = keep
         self._lock = threading.Lock()
-        self._marks: deque = deque(maxlen=64)  # (microphone sample clock, capture time)
+        self.clock = clock or SampleClock()  # the microphone's samples on time.monotonic()
         self._heard = np.zeros(0, np.float32)  # the latest microphone audio
         self._heard_end = 0  # its end on the microphone's sample clock
-        self.last_correlation = 0.0
 
     # -- fed by the speakers and the microphone ------------------------------------
 
@@ -66,25 +66,13 @@ class EchoGuard:
             while self._played and self._played[0][0] < heard_at - self._keep:
                 self._played.popleft()
 
-    def heard(self, clock: int, captured: float, frames: np.ndarray) -> None:
-        """The microphone block starting at sample `clock` was captured at `captured`."""
-        if self._marks:
-            c, t = self._marks[-1]
-            expected = t + (clock - c) / SAMPLE_RATE
-            if abs(captured - expected) < _JITTER:
-                captured = expected  # sample-continuous, as for the output
-        self._marks.append((clock, captured))
+    def heard(self, clock: int, frames: np.ndarray) -> None:
+        """The microphone block starting at sample `clock` (its capture time is on self.clock)."""
         keep = self.context + 4096
         self._heard = np.concatenate([self._heard, frames])[-keep:]
         self._heard_end = clock + len(frames)
 
     # -- asked by the endpointer ---------------------------------------------------
-
-    def _time_of(self, clock: int) -> float | None:
-        for c, t in reversed(self._marks):
-            if c <= clock:
-                return t + (clock - c) / SAMPLE_RATE
-        return None
 
     def _reference(self, start: float, end: float) -> np.ndarray | None:
         """What the speakers played from `start` to `end` (zeros where they played nothing)."""
@@ -107,16 +95,14 @@ class EchoGuard:
         if offset < 0 or offset > len(self._heard):
             return False
         mic = self._heard[max(0, len(self._heard) - offset - self.context): len(self._heard) - offset]
-        t_end = self._time_of(end)
+        t_end = self.clock.time_of(end)
         if t_end is None or len(mic) < len(window):
             return False
         t_start = t_end - len(mic) / SAMPLE_RATE
         ref = self._reference(t_start - self.max_delay, t_end + self.max_ahead)
         if ref is None or len(ref) < len(mic) or not np.any(ref):
-            self.last_correlation = 0.0
             return False
-        self.last_correlation = normalised_xcorr_max(mic, ref)
-        return self.last_correlation >= self.threshold
+        return normalised_xcorr_max(mic, ref) >= self.threshold
 
 
 def normalised_xcorr_max(window: np.ndarray, ref: np.ndarray) -> float:

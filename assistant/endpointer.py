@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-WINDOW = 512  # Silero's frame at 16 kHz: 32 ms
+from assistant.settings import FRAME, PAUSE_S, SAMPLE_RATE
+
+WINDOW = FRAME  # Silero's frame at 16 kHz: 32 ms, the microphone's block
 CONTEXT = 64  # samples of the previous window the model sees
 
 
@@ -23,7 +24,7 @@ class EndpointerSettings:
 
     threshold: float = 0.5
     """Speech probability above which a window counts as voiced."""
-    pause: float = 1.2
+    pause: float = PAUSE_S
     """Silence that ends an utterance."""
     chunk_pause: float = 0.3
     """Silence that closes a chunk inside an utterance (for early transcription)."""
@@ -65,7 +66,6 @@ class Utterance:
     decided_at: int
     """The sample at which the end was declared."""
     chunks: list[Chunk] = field(default_factory=list)
-    speech_seconds: float = 0.0
 
 
 @dataclass
@@ -107,7 +107,6 @@ class Endpointer:
         self._clock = 0  # samples consumed into windows
         self._history: list[np.ndarray] = []  # recent windows, for pre-roll
         self._reset_utterance()
-        self.level = 0.0  # RMS of the last window, for a level meter
 
     def _reset_utterance(self) -> None:
         self._in_speech = False
@@ -123,6 +122,7 @@ class Endpointer:
 
     @property
     def in_speech(self) -> bool:
+        """Between a SpeechStarted and its Utterance (or its drop as noise)."""
         return self._in_speech
 
     @property
@@ -161,7 +161,6 @@ class Endpointer:
         events: list = []
         start = self._clock
         self._clock += WINDOW
-        self.level = float(np.sqrt(np.mean(window * window)))
         voiced = self.vad(window) >= self.s.threshold
         if voiced and self.gate is not None and self.gate(window, start):
             voiced = False
@@ -224,7 +223,7 @@ class Endpointer:
         speech = self._voiced_total / SAMPLE_RATE
         if speech >= self.s.min_speech:
             events.append(Utterance(self._audio(self._start, end), self._start, self._last_voiced_end,
-                                    decided_at, list(self._chunks), speech))
+                                    decided_at, list(self._chunks)))
         self._reset_utterance()
         self._history = []
         return events

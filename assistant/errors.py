@@ -23,3 +23,13 @@ class ModelError(HavenError):
 
 class VoiceError(HavenError):
     """No text-to-speech voice for the language."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that it ends a command the way Ctrl-C does."""
+
+    exit_code = 143
+
+
+def on_sigterm(signum, frame):
+    raise Terminated()

@@ -34,7 +34,8 @@ class Listening(Event):
 
 @dataclass
 class State(Event):
-    """The session's state changed: listening, hearing, thinking, speaking, breathing, paused."""
+    """The session's state changed: listening, hearing, thinking, speaking, breathing, paused,
+    ending (session.TRANSITIONS lists the changes)."""
 
     event = "state"
     state: str = "listening"
@@ -62,8 +63,9 @@ class ReplyEvent(Event):
     reply_start_s: float | None = None
     """Where the spoken reply starts on the timeline (None with --no-speak)."""
     reply_end_s: float | None = None
-    """Where it ends, or where it was cut off (barge-in)."""
+    """Where it ends as planned (a barge-in that cuts it is its own event, interrupted)."""
     interrupted: bool = False
+    """Always false: kept for the --json contract (see the interrupted event)."""
     timings_ms: dict = field(default_factory=dict)
     """Time spent per stage: endpoint_to_transcript, transcribe, respond, voice, total."""
 
@@ -98,12 +100,15 @@ class Cue(Event):
 
 @dataclass
 class Summary(Event):
-    """Said when the person ends the session."""
+    """Said when the session ends, however it ends."""
 
     event = "summary"
     text: str = ""
+    """The closing words (Session.end asks the responder for them)."""
     themes: list = field(default_factory=list)
     utterances: int = 0
+    reason: str = "stop"
+    """How the session ended: stop (said), interrupt (Ctrl-C), terminate (SIGTERM), input (the recording ended)."""
 
 
 @dataclass

@@ -20,7 +20,6 @@ N is the number `list` shows (oldest first).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
@@ -208,8 +207,8 @@ class Journal:
         if not self._summarised:  # the recording ended without "stop": still name the themes
             themes = ", ".join(_clean(t) for t in self._themes) or "none"
             self._write(f"## Themes\n\n- **Themes:** {themes}\n\n")
-        self._write(f"---\n\n*Session ended {ended} · {_count(self.utterances, 'utterance')}, "
-                    f"{_count(self.replies, 'reply', 'replies')}.*\n")
+        self._write(f"---\n\n*Session ended {ended} · {count(self.utterances, 'utterance')}, "
+                    f"{count(self.replies, 'reply', 'replies')}.*\n")
 
     def close(self) -> None:
         """Write the end line (if the session did not), flush to disk, close. Safe to call twice."""
@@ -243,7 +242,7 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
+def count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
@@ -340,36 +339,3 @@ def forget_all() -> int:
         _delete(entry.path)
     _sync_folder()
     return len(all_entries)
-
-
-def cmd_journal(args) -> int:
-    """`haven journal list | show N | forget N | forget --all`."""
-    action = args.journal_command
-    if action in (None, "list"):
-        found = entries()
-        if getattr(args, "json", False):
-            for e in found:
-                print(json.dumps(e.fields(), ensure_ascii=False))
-            return 0
-        if not found:
-            print(f"The journal is empty ({journal_dir()}). Sessions are kept only with: haven listen --journal")
-            return 0
-        for e in found:
-            themes = ", ".join(e.themes[:3]) + (", …" if len(e.themes) > 3 else "")
-            status = "" if e.finished else "  (ended abruptly)"
-            print(f"{e.number:3d}  {e.started[:16]}  {_count(e.utterances, 'utterance'):>13}  {themes}{status}".rstrip())
-        return 0
-    if action == "show":
-        sys.stdout.write(show(args.number))
-        return 0
-    if action == "forget":
-        if args.all == (args.number is not None):
-            raise HavenError("say which entry to forget: haven journal forget N, or haven journal forget --all")
-        if args.all:
-            n = forget_all()
-            print(f"Forgot {_count(n, 'journal entry', 'journal entries')}." if n else "The journal was already empty.")
-        else:
-            e = forget(args.number)
-            print(f"Forgot journal entry {e.number} ({e.started[:16]}).")
-        return 0
-    raise HavenError(f"unknown journal command '{action}'; use list, show N, forget N or forget --all")

@@ -6,18 +6,13 @@ so that whoever edits the texts can find the mistake without reading Python.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
 from assistant.errors import PromptsError
+from assistant.resources import prompts_dir
 from assistant.textnorm import Normaliser
+from assistant.tomlfile import TomlFile  # noqa: F401  (the one loader; imported from here by safety and breathing)
 
 # The public contract (THEMES.md): these ids appear in --json output and never change.
 THEMES = (
@@ -34,88 +29,8 @@ MIN_QUESTIONS = 3
 
 
 def default_prompts_dir() -> Path:
-    """prompts/ beside the package, or HAVEN_PROMPTS for a tested override."""
-    override = os.environ.get("HAVEN_PROMPTS")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "prompts"
-
-
-class TomlFile:
-    """One parsed prompts file that can point at its own lines in error messages."""
-
-    def __init__(self, path: Path, root: Path | None = None):
-        self.path = path
-        self.shown = str(path.relative_to(root.parent)) if root and path.is_relative_to(root.parent) else str(path)
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PromptsError(f"{self.shown}: file is missing; restore it from the Haven repository") from None
-        except UnicodeDecodeError as e:
-            raise PromptsError(f"{self.shown}: not UTF-8 text ({e.reason}); save it as UTF-8") from None
-        try:
-            self.data = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as e:
-            # tomllib's message ends with "(at line N, column M)".
-            m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-            where = f":{m.group(1)}" if m else ""
-            reason = re.sub(r"\s*\(at line.*\)$", "", str(e)) if m else str(e)
-            raise PromptsError(f"{self.shown}{where}: TOML syntax error: {reason}") from None
-
-    def line_of(self, *needles: str) -> int | None:
-        """The first line that contains the needles in order (a table header, then a value)."""
-        lines = self.text.splitlines()
-        start = 0
-        found = None
-        for needle in needles:
-            for i in range(start, len(lines)):
-                if needle in lines[i]:
-                    found, start = i + 1, i
-                    break
-            else:
-                return found
-        return found
-
-    def error(self, message: str, *needles: str) -> PromptsError:
-        line = self.line_of(*needles) if needles else None
-        return PromptsError(f"{self.shown}{f':{line}' if line else ''}: {message}")
-
-    def table(self, key: str, *, parent: dict | None = None, header: str | None = None) -> dict:
-        source = self.data if parent is None else parent
-        value = source.get(key)
-        if not isinstance(value, dict):
-            raise self.error(f"missing table [{header or key}]", f"[{header or key}]")
-        return value
-
-    def strings(self, table: dict, key: str, *, header: str = "", minimum: int = 1) -> list[str]:
-        """A list of non-empty strings with no duplicates (after normalising case and spaces)."""
-        where = f"[{header}] " if header else ""
-        needles = (f"[{header}]", key) if header else (key,)
-        value = table.get(key)
-        if value is None:
-            raise self.error(f"{where}is missing the list '{key}'", *needles[:1] or ())
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(f"{where}'{key}' must be a list of strings", *needles)
-        if len(value) < minimum:
-            raise self.error(
-                f"{where}'{key}' has {len(value)} entries; it needs at least {minimum}", *needles
-            )
-        seen: dict[str, str] = {}
-        for v in value:
-            if not v.strip():
-                raise self.error(f"{where}'{key}' has an empty entry", *needles)
-            k = " ".join(v.lower().split())
-            if k in seen:
-                raise self.error(f"{where}'{key}' has a duplicate entry: {v!r}", *needles[:1], f'"{v}"')
-            seen[k] = v
-        return value
-
-    def string(self, table: dict, key: str, *, header: str = "") -> str:
-        value = table.get(key)
-        if not isinstance(value, str) or not value.strip():
-            where = f"[{header}] " if header else ""
-            raise self.error(f"{where}needs a non-empty text '{key}'", *((f"[{header}]",) if header else ()))
-        return value
+    """prompts/ (inside the installed package), or HAVEN_PROMPTS for a tested override."""
+    return prompts_dir()
 
 
 @dataclass
@@ -134,6 +49,24 @@ class Command:
     replies: list[str]
 
 
+@dataclass(frozen=True)
+class LanguageWords:
+    """language.toml's word lists for matching, checked (the matcher reads them here)."""
+
+    speaker_words: tuple[str, ...] = ()
+    """Words for the person speaking ("i", "me"): who does what in a trigger."""
+    other_words: tuple[str, ...] = ()
+    """Words for someone else ("he", "she")."""
+    together_words: tuple[str, ...] = ()
+    """Words for the couple or family ("we"): a command said about them is not to Haven."""
+    command_padding: tuple[str, ...] = ()
+    """Polite words around a command ("can you", "please")."""
+    word_forms: dict = field(default_factory=dict)
+    """{word: [irregular forms]}: "forget" = ["forgot", "forgotten"]."""
+    synonyms: dict = field(default_factory=dict)
+    """{word: [words that mean the same here]}."""
+
+
 @dataclass
 class LanguagePack:
     """Everything Haven says and listens for in one language."""
@@ -144,6 +77,7 @@ class LanguagePack:
     commands: dict[str, Command]
     replies: dict[str, list[str]]
     files: dict[str, TomlFile] = field(default_factory=dict, repr=False)
+    words: LanguageWords = field(default_factory=LanguageWords)
 
     def lines(self, key: str) -> list[str]:
         """A list of lines from replies.toml (fallback, invitations, session lines)."""
@@ -191,17 +125,35 @@ def _load_commands(f: TomlFile) -> dict[str, Command]:
     return commands
 
 
-def _load_language(f: TomlFile) -> Normaliser:
+_WORD_LISTS = ("fillers", "stopwords", "speaker_words", "other_words", "together_words", "command_padding")
+_REPLACEMENTS = ("contractions", "variants")  # "from" = "to"
+_FOLDS = ("word_forms", "synonyms")  # word = [other words folded onto it]
+
+
+def _load_language(f: TomlFile) -> tuple[Normaliser, LanguageWords]:
+    """language.toml, every key checked: an unknown key or a wrong type names its line."""
     d = f.data
-    for key in ("contractions", "variants"):
-        if key in d and not isinstance(d[key], dict):
-            raise f.error(f"'{key}' must be a table of \"from\" = \"to\"", key)
-    return Normaliser(
-        fillers=tuple(f.strings(d, "fillers", minimum=0)) if "fillers" in d else (),
+    f.check_keys(d, "", (*_WORD_LISTS, *_REPLACEMENTS, *_FOLDS))
+    lists = {key: tuple(f.strings(d, key, minimum=0)) if key in d else () for key in _WORD_LISTS}
+    for key in _REPLACEMENTS:
+        if key in d and (not isinstance(d[key], dict) or not all(isinstance(v, str) for v in d[key].values())):
+            raise f.error_at(f"'{key}' must be a table of \"from\" = \"to\"", f.header_line(key) or f.key_line("", key))
+    folds = {}
+    for key in _FOLDS:
+        table = d.get(key, {})
+        if not isinstance(table, dict):
+            raise f.error_at(f"'{key}' must be a table of word = [\"other\", \"words\"]", f.key_line("", key))
+        folds[key] = {word: f.strings(table, word, header=key) for word in table}
+    normaliser = Normaliser(
+        fillers=lists["fillers"],
         contractions=dict(d.get("contractions", {})),
         variants=dict(d.get("variants", {})),
-        stopwords=frozenset(f.strings(d, "stopwords", minimum=0)) if "stopwords" in d else frozenset(),
+        stopwords=frozenset(lists["stopwords"]),
     )
+    words = LanguageWords(speaker_words=lists["speaker_words"], other_words=lists["other_words"],
+                          together_words=lists["together_words"], command_padding=lists["command_padding"],
+                          word_forms=folds["word_forms"], synonyms=folds["synonyms"])
+    return normaliser, words
 
 
 def load_language(language: str, prompts_dir: Path | None = None) -> LanguagePack:
@@ -218,13 +170,15 @@ def load_language(language: str, prompts_dir: Path | None = None) -> LanguagePac
     for key, minimum in REPLY_KEYS.items():
         if key not in replies:
             raise replies_file.error(f"is missing the list '{key}'")
+    normalise, words = _load_language(files["language"])
     return LanguagePack(
         language=language,
-        normalise=_load_language(files["language"]),
+        normalise=normalise,
         themes=_load_themes(files["themes"]),
         commands=_load_commands(files["commands"]),
         replies=replies,
         files=files,
+        words=words,
     )
 
 

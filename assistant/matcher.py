@@ -37,6 +37,9 @@ command triggers of one command and polite padding ("can you", "please", "sorry"
 language.toml's command_padding), with at most a few other words that carry no
 theme meaning and no mention of someone else. "I wish he would stop ignoring me"
 holds "stop" but is about him; "i just want him to stop" too.
+
+(Longer than the package's 400-line guide: stemming, the trigger index and the
+scoring are tuned together against the evaluation sets, and are read together.)
 """
 
 from __future__ import annotations
@@ -301,13 +304,10 @@ class _Index:
     def __init__(self, pack: LanguagePack, groups: dict[str, list[str]], settings: MatcherSettings,
                  persons: dict[str, int] | None = None):
         self.pack = pack
-        lang_file = pack.files.get("language")
         folds: dict = {}
-        for key in ("word_forms", "synonyms"):
-            table = lang_file.data.get(key) if lang_file is not None else None
-            if isinstance(table, dict):
-                for canonical, words in table.items():
-                    folds.setdefault(canonical, []).extend(words if isinstance(words, list) else [])
+        for table in (pack.words.word_forms, pack.words.synonyms):  # checked by library.load_language
+            for canonical, words in table.items():
+                folds.setdefault(canonical, []).extend(words)
         self.vocab = _Vocabulary(_stemmer(pack.language, folds), settings.fuzzy_cutoff, pack.language == "nl")
         stopwords = pack.normalise.stopwords
         persons = persons or {}
@@ -411,19 +411,17 @@ class Matcher:
     def __init__(self, pack: LanguagePack, settings: MatcherSettings | None = None):
         self.pack = pack
         self.s = settings or MatcherSettings()
-        lang_file = pack.files.get("language")
-        extra = lang_file.data if lang_file is not None else {}
-        self._persons = {pack.normalise(w): 1 for w in extra.get("speaker_words", []) if isinstance(w, str)}
-        self._persons.update({pack.normalise(w): 2 for w in extra.get("other_words", []) if isinstance(w, str)})
+        words = pack.words  # language.toml's lists, checked by library.load_language
+        self._persons = {pack.normalise(w): 1 for w in words.speaker_words}
+        self._persons.update({pack.normalise(w): 2 for w in words.other_words})
         self._persons.pop("", None)
         # Words for the couple or the family ("we", "ons"): a command word said about them
         # ("dat was het voor ons", "we need to stop") is about the relationship, not to Haven.
-        self._together = frozenset(pack.normalise(w) for w in extra.get("together_words", []) if isinstance(w, str))
+        self._together = frozenset(pack.normalise(w) for w in words.together_words)
         self._themes = _Index(pack, {t.id: t.triggers for t in pack.themes.values()}, self.s, self._persons)
         self._commands = _Index(pack, {c.id: c.triggers for c in pack.commands.values()}, self.s)
         self._group_no = {g: k for k, g in enumerate(self._themes.groups)}
-        padding = extra.get("command_padding", [])
-        self._padding = {self.pack.normalise(p) for p in padding if isinstance(p, str)}
+        self._padding = {self.pack.normalise(p) for p in words.command_padding}
         self._padding_re = (
             re.compile(r"(?<!\S)(?:" + "|".join(re.escape(p) for p in sorted(self._padding, key=len, reverse=True) if p)
                        + r")(?!\S)") if any(self._padding) else None

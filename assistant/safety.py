@@ -18,6 +18,9 @@ module only loads, checks and runs it:
    Dutch speaker may be transcribed in English mode and the other way round.
 
 Try it: python -m assistant.safety "i dont want to be here anymore"
+
+(Longer than the package's 400-line guide: the loader's checks and the matching are
+one contract with safety.toml, and a reader checking one needs the other.)
 """
 
 from __future__ import annotations
@@ -197,52 +200,24 @@ class _Loader:
     def __init__(self, language: str, root: Path):
         self.language = language
         self.f = TomlFile(root / language / FILE_NAME, root)
-        self.lines = self.f.text.splitlines()
 
-    # -- finding lines -------------------------------------------------------
+    # Lines are found by the shared TomlFile (by table header, so that a "[crisis]" in a
+    # comment is never taken for the table).
 
     def header_line(self, header: str) -> int | None:
-        """The line of the table header [header] (not a mention of it in a comment)."""
-        for i, line in enumerate(self.lines):
-            if line.strip().startswith(f"[{header}]"):
-                return i + 1
-        return None
+        return self.f.header_line(header)
 
     def key_line(self, header: str, key: str) -> int | None:
-        """The line 'key = ...' inside [header] (or before any table if header is '')."""
-        start = (self.header_line(header) or 0) if header else 0
-        for i in range(start, len(self.lines)):
-            if i > start and self.lines[i].lstrip().startswith("[") and header:
-                break
-            if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", self.lines[i]):
-                return i + 1
-        return self.header_line(header) if header else None
+        return self.f.key_line(header, key)
 
     def value_line(self, header: str, value: str, key: str | None = None) -> int | None:
-        """The line of a string value inside [header] (after 'key =' if given)."""
-        start = ((self.header_line(header) if header else None) or 1) - 1
-        if key:
-            for i in range(start, len(self.lines)):
-                if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
-                    start = i
-                    break
-        # A value is written as a 'literal' or a "basic" string; try both spellings.
-        spellings = (value, json.dumps(value, ensure_ascii=False)[1:-1], value.replace("\\", "\\\\"))
-        for spelling in spellings:
-            for i in range(start, len(self.lines)):
-                if spelling and spelling in self.lines[i]:
-                    return i + 1
-        return start + 1 if start or self.header_line(header) else None
+        return self.f.value_line(header, value, key)
 
     def value_line_after(self, line: int, value: str) -> int | None:
-        """The next line after 'line' that holds the same value (a duplicate)."""
-        for i in range(line, len(self.lines)):
-            if value in self.lines[i]:
-                return i + 1
-        return None
+        return self.f.value_line_after(line, value)
 
     def error(self, message: str, line: int | None) -> PromptsError:
-        return PromptsError(f"{self.f.shown}{f':{line}' if line else ''}: {message}")
+        return self.f.error_at(message, line)
 
     # -- values --------------------------------------------------------------
 
@@ -284,13 +259,7 @@ class _Loader:
         return value
 
     def check_keys(self, table: dict, header: str, allowed: set[str]) -> None:
-        for key in table:
-            if key not in allowed:
-                raise self.error(
-                    f"{f'[{header}]' if header else 'the file'} has an unknown key '{key}'; "
-                    f"known keys: {', '.join(sorted(allowed))}",
-                    self.key_line(header, key) if header else (self.header_line(key) or self.key_line("", key)),
-                )
+        self.f.check_keys(table, header, allowed)
 
     # -- the parts -----------------------------------------------------------
 

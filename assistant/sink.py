@@ -1,19 +1,31 @@
 """Where Haven's voice goes: a timeline written as a WAV file, or the speakers.
 
-Both take the same calls, so the session does not care which it has:
-play(samples, at) puts a reply on the timeline at sample `at`; cut(at) stops the
-reply that is playing at `at` (barge-in); playing(at) says whether one is.
+All sinks take the same calls, on the session's sample clock, and mean the same by them:
+
+- play(samples, at) -> start: the clip starts at sample `at` (or as soon after it as
+  the sink can: after what is already queued, or once the device can reach it);
+  returns where it starts.
+- playing(at): whether something is sounding at sample `at` (the state "speaking").
+- pending(at): whether anything handed over is still to sound at or after `at` (a
+  reply that has not started yet counts: barge-in stops it too).
+- cut(at): stop what sounds at `at`, and drop what was queued after it (barge-in).
+- advance(clock): the session clock moved on (a WAV writes out what is final).
+- finish(): the session is over, keep what was played (a WAV is put in place; the
+  speakers play out what is queued). abandon(): interrupted, keep nothing.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+import time
+from collections import deque
+from typing import Callable
 
 import numpy as np
 
-from assistant.audio import SAMPLE_RATE
+from assistant.audio import to_pcm16
 from assistant.errors import HavenError
+from assistant.settings import SAMPLE_RATE
 
 
 class TimelineSink:
@@ -33,7 +45,6 @@ class TimelineSink:
         self._path = path
         self._wave = None
         if path is not None:
-            import os
             import wave
 
             self._tmp = f"{path}.partial"
@@ -44,12 +55,11 @@ class TimelineSink:
             self._wave.setnchannels(1)
             self._wave.setsampwidth(2)
             self._wave.setframerate(SAMPLE_RATE)
-            self._replace = os.replace
 
     def play(self, samples: np.ndarray, at: int) -> int:
-        """Place a clip at sample `at`; returns its end."""
-        self._clips.append([max(at, self._written), samples])
-        return at + len(samples)
+        start = max(at, self._written)
+        self._clips.append([start, samples])
+        return start
 
     def end(self) -> int:
         return max([s + len(x) for s, x in self._clips] + [self._written])
@@ -57,16 +67,15 @@ class TimelineSink:
     def playing(self, at: int) -> bool:
         return any(s <= at < s + len(x) for s, x in self._clips)
 
-    def cut(self, at: int) -> int | None:
-        """Stop what is playing at `at`, and drop what was queued after it (the reply's
-        later sentences); returns where the sound now ends, or None if nothing played."""
-        playing = self.playing(at)
+    def pending(self, at: int) -> bool:
+        return any(at < s + len(x) for s, x in self._clips)
+
+    def cut(self, at: int) -> None:
         for clip in self._clips:
             s, x = clip
             if s <= at < s + len(x):
                 clip[1] = x[: at - s]
         self._clips = [c for c in self._clips if c[0] <= at]
-        return at if playing else None
 
     def _mix(self, start: int, end: int) -> np.ndarray:
         out = np.zeros(max(0, end - start), dtype=np.float32)
@@ -80,7 +89,7 @@ class TimelineSink:
         """Write out what is final: everything before `upto`."""
         if self._wave is None or upto <= self._written:
             return
-        self._wave.writeframes((self._mix(self._written, upto) * 32767).astype("<i2").tobytes())
+        self._wave.writeframes(to_pcm16(self._mix(self._written, upto)))
         self._written = upto
         self._clips = [c for c in self._clips if c[0] + len(c[1]) > upto]
 
@@ -88,14 +97,16 @@ class TimelineSink:
         """The whole timeline in memory (without a path)."""
         return self._mix(0, max(self.length, self.end()))
 
-    def close(self) -> None:
+    def finish(self) -> None:
         """Write the rest and put the file in place."""
         if self._wave is None:
             return
         self.advance(max(self.length, self.end()))
         self._wave.close()
         self._wave = None
-        self._replace(self._tmp, self._path)
+        import os
+
+        os.replace(self._tmp, self._path)
 
     def abandon(self) -> None:
         """Interrupted: no half-written output is left behind."""
@@ -108,27 +119,33 @@ class TimelineSink:
 
 
 class SpeakerSink:
-    """Plays through a sounddevice.OutputStream whose callback can be stopped at once.
+    """Plays through a sounddevice.OutputStream whose callback places each clip at its sample.
 
-    sd.play/sd.stop across threads deadlocked in tests; a callback that raises
-    CallbackStop when a flag is set stops within one block (a few milliseconds).
+    clock: the session's SampleClock (samples ↔ time.monotonic()). The callback knows
+    when each block will be heard (PortAudio's DAC time), so a clip starts within a
+    sample of its time, or at once if that has passed; the real start of every clip is
+    kept in `starts` (session samples). Without a clock, clips play as they come.
+
+    sd.play/sd.stop across threads deadlocked in tests; a callback that drops the clips
+    when a flag is set stops within one block (a few milliseconds).
     """
 
     BLOCK = 320  # 20 ms at 16 kHz
 
-    def __init__(self, device=None, echo=None):
+    def __init__(self, device=None, echo=None, clock=None):
         import sounddevice as sd
 
         self._sd = sd
         self.device = device
         self.echo = echo  # an EchoGuard to tell what the speakers play
-        self._queue: queue.Queue = queue.Queue()
+        self.clock = clock
+        self._queue: deque = deque()  # [time to start on time.monotonic() or None, samples]
         self._current: np.ndarray | None = None
         self._pos = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._playing = threading.Event()
-        self.started_at: float | None = None  # stream time of the first sample of the current clip
+        self.starts: list[int] = []  # where each clip really started, on the session clock
         try:
             self._stream = sd.OutputStream(
                 samplerate=SAMPLE_RATE, channels=1, dtype="float32", device=device,
@@ -141,47 +158,69 @@ class SpeakerSink:
     def _callback(self, outdata, frames, time_info, status) -> None:
         out = outdata[:, 0]
         out[:] = 0
+        # When this block's first sample is heard, on time.monotonic().
+        lead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime) if time_info.currentTime else 0.0
+        heard_at = time.monotonic() + lead
         with self._lock:
             if self._stop.is_set():
                 self._stop.clear()
                 self._current = None
-                self._drain()
+                self._queue.clear()
             filled = 0
             while filled < frames:
                 if self._current is None:
-                    try:
-                        self._current = self._queue.get_nowait()
-                        self._pos = 0
-                        self.started_at = time_info.outputBufferDacTime + filled / SAMPLE_RATE
-                    except queue.Empty:
+                    if not self._queue:
                         break
+                    start_at, samples = self._queue[0]
+                    if start_at is not None:
+                        wait = int(round((start_at - heard_at) * SAMPLE_RATE)) - filled
+                        if wait >= frames - filled:
+                            break  # its time is in a later block
+                        filled += max(0, wait)
+                    self._queue.popleft()
+                    self._current, self._pos = samples, 0
+                    if self.clock is not None:
+                        self.starts.append(self.clock.sample_at(heard_at + filled / SAMPLE_RATE))
                 take = min(frames - filled, len(self._current) - self._pos)
                 out[filled:filled + take] = self._current[self._pos:self._pos + take]
                 filled += take
                 self._pos += take
                 if self._pos >= len(self._current):
                     self._current = None
-            if self._current is None and self._queue.empty():
+            if self._current is None and not self._queue:
                 self._playing.clear()
         if self.echo is not None:
-            import time
-
             # Every block, silence included, so the reference stays one continuous stream.
-            lead = max(0.0, time_info.outputBufferDacTime - time_info.currentTime) if time_info.currentTime else 0.0
-            self.echo.played(time.monotonic() + lead, out.copy())
+            self.echo.played(heard_at, out.copy())
 
-    def _drain(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
+    def play(self, samples: np.ndarray, at: int | None = None) -> int:
+        start_at = self.clock.time_of(at) if self.clock is not None and at is not None else None
+        earliest = self._earliest()
+        with self._lock:
+            self._queue.append([start_at, samples.astype(np.float32, copy=False)])
+            self._playing.set()
+        if at is None:
+            return earliest or 0
+        return max(at, earliest) if earliest is not None else at
 
-    def play(self, samples: np.ndarray, at: int | None = None) -> None:
-        self._playing.set()
-        self._queue.put(samples.astype(np.float32, copy=False))
+    def _earliest(self) -> int | None:
+        """The first session sample the device can still reach (its output latency from now)."""
+        if self.clock is None:
+            return None
+        return self.clock.sample_at(time.monotonic() + self._stream.latency)
 
     def playing(self, at: int | None = None) -> bool:
+        """Sounding at `at`: a clip is being played, or the next one's time has come."""
+        with self._lock:
+            if self._current is not None:
+                return True
+            if not self._queue:
+                return False
+            start_at = self._queue[0][0]
+        due = self.clock.time_of(at) if self.clock is not None and at is not None else None
+        return start_at is None or due is None or start_at <= due
+
+    def pending(self, at: int | None = None) -> bool:
         return self._playing.is_set()
 
     def cut(self, at: int | None = None) -> None:
@@ -189,9 +228,10 @@ class SpeakerSink:
         self._stop.set()
         self._playing.clear()
 
-    def wait(self, timeout: float | None = None) -> None:
-        import time
+    def advance(self, clock: int) -> None:
+        pass
 
+    def wait(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self._playing.is_set():
             if deadline is not None and time.monotonic() > deadline:
@@ -199,9 +239,55 @@ class SpeakerSink:
             time.sleep(0.01)
         time.sleep(self._stream.latency + 0.05)  # let the device play out its buffer
 
+    def finish(self) -> None:
+        """Let what is queued play out (the goodbye), then close."""
+        self.wait(timeout=60)
+        self.close()
+
+    def abandon(self) -> None:
+        self.cut()
+        self.close()
+
     def close(self) -> None:
         try:
             self._stream.stop()
             self._stream.close()
         except self._sd.PortAudioError:
             pass
+
+
+class NullSink:
+    """A sink that plays nothing but notes when each clip was handed over (tests, benchmarks)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self.launched: list[tuple[float, int, int]] = []  # (clock() when handed over, start sample, samples)
+        self.cuts = 0
+        self._clips: list[list[int]] = []  # [start, end] on the session clock
+
+    def play(self, samples: np.ndarray, at: int = 0) -> int:
+        self.launched.append((self.clock(), at, len(samples)))
+        self._clips.append([at, at + len(samples)])
+        return at
+
+    def playing(self, at: int = 0) -> bool:
+        return any(s <= at < e for s, e in self._clips)
+
+    def pending(self, at: int = 0) -> bool:
+        return any(at < e for _s, e in self._clips)
+
+    def cut(self, at: int = 0) -> None:
+        self.cuts += 1
+        self._clips = [[s, min(e, at)] for s, e in self._clips if s <= at]
+
+    def advance(self, clock: int) -> None:
+        pass
+
+    def wait(self, timeout=None) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def abandon(self) -> None:
+        pass

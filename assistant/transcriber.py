@@ -1,10 +1,15 @@
-"""Speech to text with faster-whisper, loaded once from a local folder.
+"""Speech to text with faster-whisper, loaded once from a local folder; and how it is run.
 
 Settings come from measurements on 2-core CPUs (ASR-NOTES): int8, beam 5 at
 temperature 0 (greedy decoding loops on Dutch), no conditioning on earlier text,
 and no_repeat_ngram_size=3 for Dutch. Whisper invents text on near-silence ("thanks
 for watching"); segments the model itself thinks are not speech are dropped, and so
 are the stock phrases it hallucinates.
+
+How the transcriber is run is the one thing live and file mode do differently:
+ThreadASR on a worker thread (the microphone keeps being heard), InlineASR at once,
+with the measured time placed on the recording's clock as the thread would have run
+it. Incremental does the bookkeeping of an utterance's parts for either.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import numpy as np
 
 from assistant.errors import HavenError, ModelError
 from assistant.models import ResolvedModel
+from assistant.settings import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 
 # Whisper's stock hallucinations on silence and noise (subtitle credits from its
 # training data). An utterance that is only one of these is treated as no speech.
@@ -36,8 +41,8 @@ _HALLUCINATIONS = re.compile(
 class Transcript:
     text: str
     language: str
-    language_probability: float
     seconds: float
+    """Wall time the transcription took."""
 
 
 class Transcriber:
@@ -84,9 +89,8 @@ class Transcriber:
     def transcribe(self, audio: np.ndarray, language: str | None = None) -> Transcript:
         started = time.perf_counter()
         language = language or self.language
-        probability = 1.0
         if language == "auto":
-            language, probability = self.detect_language(audio)
+            language, _probability = self.detect_language(audio)
         segments, _info = self.model.transcribe(
             audio,
             language=language,
@@ -106,4 +110,127 @@ class Transcriber:
         text = " ".join(t for t in kept if t).strip()
         if _HALLUCINATIONS.match(re.sub(r"[^\w\s.]", "", text.lower()).strip()):
             text = ""
-        return Transcript(text, language, probability, time.perf_counter() - started)
+        return Transcript(text, language, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------------------
+# Running it: the same session with either runner.
+
+
+@dataclass
+class Part:
+    """A transcribed part of an utterance."""
+
+    text: str
+    ready_s: float
+    """When its transcript is ready, on the session clock."""
+    wall_s: float
+    language: str
+
+
+class InlineASR:
+    """File mode: transcribe at once, and place the measured time on the recording's clock
+    as if a worker thread had started the job when the chunk closed (or when it was free)."""
+
+    def __init__(self, transcriber):
+        self.transcriber = transcriber
+        self._free_s = 0.0
+
+    def submit(self, audio: np.ndarray, language: str, now_s: float) -> Part:
+        t = self.transcriber.transcribe(audio, language)
+        start = max(now_s, self._free_s)
+        self._free_s = start + t.seconds
+        return Part(t.text, self._free_s, t.seconds, t.language)
+
+    def collect(self, handle: Part, decided_s: float) -> Part:
+        return handle
+
+    def drop(self, handle: Part, now_s: float) -> None:
+        """A job no longer wanted: if the worker would not have started it yet, it never runs."""
+        if handle.ready_s == self._free_s and handle.ready_s - handle.wall_s >= now_s:
+            self._free_s -= handle.wall_s
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadASR:
+    """Live: one worker thread transcribes chunks while the loop keeps listening."""
+
+    def __init__(self, transcriber):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.transcriber = transcriber
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="haven-asr")
+
+    def submit(self, audio: np.ndarray, language: str, now_s: float):
+        return self._pool.submit(self.transcriber.transcribe, audio, language)
+
+    def collect(self, handle, decided_s: float) -> Part:
+        started = time.perf_counter()
+        t = handle.result()
+        return Part(t.text, decided_s + (time.perf_counter() - started), t.seconds, t.language)
+
+    def drop(self, handle, now_s: float) -> None:
+        handle.cancel()  # only if it has not started; a running transcription cannot be stopped
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Incremental:
+    """An utterance's transcription, started before its end-point.
+
+    The endpointer closes a chunk at each short pause. Chunks gathered to at least
+    `min_chunk` seconds go to the runner for good while the person keeps talking. A
+    shorter run is sent too, as a guess that the person has finished, and dropped if
+    they go on (its chunks then go out again with the next one). So at the end-point
+    only the last chunks are left, already being transcribed since the first 300 ms
+    of the silence. With incremental=False everything waits for the end-point.
+    """
+
+    def __init__(self, runner, language: str, min_chunk: float, incremental: bool = True):
+        self.runner = runner
+        self.language = language
+        self.min_chunk = min_chunk
+        self.incremental = incremental
+        self.start()
+
+    def start(self) -> None:
+        """A new utterance."""
+        self._parts: list = []  # runner handles, in order
+        self._pending: list[np.ndarray] = []
+        self._guess = None  # a job on exactly the pending chunks, in case the last of them ends it
+
+    def chunk(self, audio: np.ndarray, now_s: float) -> None:
+        if self._guess is not None:
+            # Speech went on after the guess: its chunks go out again with this one.
+            self.runner.drop(self._guess, now_s)
+            self._guess = None
+        self._pending.append(audio)
+        if not self.incremental:
+            return
+        if sum(len(a) for a in self._pending) / SAMPLE_RATE >= self.min_chunk:
+            self._send(now_s)
+        else:
+            # Too short to send for good, but this chunk may be the last: the end-point is
+            # declared only after the rest of the pause, and a short last chunk would
+            # otherwise wait for it and cost a whole transcription after it.
+            self._guess = self.runner.submit(np.concatenate(self._pending), self.language, now_s)
+
+    def _send(self, now_s: float) -> None:
+        if not self._pending:
+            return
+        if self._guess is not None:  # the guess was on exactly these chunks
+            job, self._guess = self._guess, None
+        else:
+            job = self.runner.submit(np.concatenate(self._pending), self.language, now_s)
+        self._pending = []
+        self._parts.append(job)
+
+    def finish(self, decided_s: float) -> list[Part]:
+        """The end-point: send what is left, and wait for every part."""
+        self._send(decided_s)
+        parts = [self.runner.collect(h, decided_s) for h in self._parts]
+        self.start()
+        return parts

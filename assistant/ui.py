@@ -6,7 +6,10 @@ stdout, so a program can read it line by line.
 
 from __future__ import annotations
 
+import math
 import sys
+import time
+from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -14,6 +17,15 @@ from rich.markup import escape
 from assistant.events import Cue, Done, Event, Interrupted, Listening, ReplyEvent, Said, State, Summary
 
 _KIND_STYLE = {"crisis": "bold red", "unsafe": "bold red", "command": "cyan", "reflection": "green", "fallback": "yellow"}
+
+
+def view_for(args, live: bool = False):
+    """--json: JSON lines; a terminal while talking live: the LiveView; else a readable account."""
+    if getattr(args, "json", False):
+        return JsonView()
+    if live and sys.stdout.isatty():
+        return LiveView()
+    return TextView()
 
 
 class JsonView:
@@ -101,8 +113,6 @@ class LiveView:
         from rich.table import Table
 
         # dBFS from -60 to 0 as a 30-cell bar.
-        import math
-
         db = 20 * math.log10(max(self.level_value, 1e-6))
         cells = int(max(0.0, min(1.0, (db + 60) / 60)) * 30)
         grid = Table.grid(padding=(0, 1))
@@ -133,3 +143,81 @@ class LiveView:
             self.state, self.note = "breathing", f"{event.phase} for {event.duration_s:g} s (cycle {event.cycle})"
         elif isinstance(event, Summary):
             self.reply, self.note = event.text, "Session ended."
+
+
+class BarAnimation:
+    """A bar that fills while breathing in, stays while holding, and empties while breathing out.
+
+    Drawn by rich.live in its own refresh thread from the clock, so drawing never
+    delays a cue. Shows the cue words, the bar, the seconds left in the phase and the cycle.
+    """
+
+    WIDTH = 32
+
+    def __init__(self, console, clock: Callable[[], float] = time.monotonic):
+        self.console = console
+        self.clock = clock
+        self._live = None
+        self._session = None  # a breathing.BreathingSession
+        self._t0 = 0.0
+        self._step = None  # the breathing.Step under way
+        self._levels: dict[int, tuple[float, float]] = {}
+
+    def start(self, session, t0: float) -> None:
+        from rich.live import Live
+
+        self._session, self._t0 = session, t0
+        self._levels = _levels(session.steps)
+        self._live = Live(self, console=self.console, refresh_per_second=12, transient=True)
+        self._live.start()
+
+    def step(self, step) -> None:
+        self._step = step
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def line(self) -> str:
+        step, session = self._step, self._session
+        if step is None or session is None:
+            return ""
+        elapsed = self.clock() - self._t0 - step.at_s
+        frac = min(1.0, max(0.0, elapsed / step.duration_s))
+        a, b = self._levels[id(step)]
+        level = a + (b - a) * frac
+        filled = int(round(level * self.WIDTH))
+        left = max(1, math.ceil(step.duration_s - elapsed - 1e-6))
+        label = session.label(step)
+        return (f"{label:<30.30} {'█' * filled}{'░' * (self.WIDTH - filled)} {left:2d}"
+                f"   {step.cycle}/{session.cycles}")
+
+    def __rich__(self):
+        from rich.text import Text
+
+        return Text(self.line())
+
+
+def _levels(steps: list) -> dict[int, tuple[float, float]]:
+    """How full the lungs are at the start and end of each step (0 empty, 1 full).
+
+    A run of inhales (the sigh's top-up) fills the bar in proportion to their time.
+    """
+    out: dict[int, tuple[float, float]] = {}
+    level = 0.0
+    for i, step in enumerate(steps):
+        if step.phase == "inhale":
+            run = step.duration_s
+            for nxt in steps[i + 1:]:
+                if nxt.phase != "inhale":
+                    break
+                run += nxt.duration_s
+            end = level + (1.0 - level) * step.duration_s / run
+        elif step.phase == "exhale":
+            end = 0.0
+        else:
+            end = level
+        out[id(step)] = (level, end)
+        level = end
+    return out

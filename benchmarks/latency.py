@@ -50,13 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (ROOT, ROOT / "tests"):  # tests/speech.py: espeak speech and the word-error count
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 import numpy as np  # noqa: E402
 
 from assistant.audio import SAMPLE_RATE, write_wav  # noqa: E402
-from assistant.speech_samples import VOICES, silence, speak  # noqa: E402
+from speech import VOICES, silence, speak, word_errors  # noqa: E402
 
 # Venting texts, one list of sentences per utterance. About 3, 6 and 12 seconds each
 # (the actual lengths are printed). No command words on their own, no crisis words.
@@ -166,20 +167,6 @@ class Result:
 # -- measurements ---------------------------------------------------------------------
 
 
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edits, reference words) after lowercasing and dropping punctuation (Levenshtein over
-    words). tests/conftest.wer uses this too."""
-    from assistant.textnorm import basic_clean
-
-    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)], len(ref)
-
-
 def pct(values, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
 
@@ -259,10 +246,13 @@ def make_clips(languages, per_bucket: int, shift: int = 0) -> list[Clip]:
     return clips
 
 
-def run_clip(pipeline, clip: Clip, incremental: bool, run: int, min_chunk: float | None = None) -> Result:
+def run_clip(stages, clip: Clip, incremental: bool, run: int, min_chunk: float | None = None) -> Result:
     from assistant.events import ReplyEvent
-    from assistant.session import FRAME, InlineASR, Session, SessionSettings
+    from assistant.pipeline import run as run_pipeline
+    from assistant.session import SessionSettings
     from assistant.sink import TimelineSink
+    from assistant.source import ArraySource
+    from assistant.transcriber import InlineASR
 
     class CountingASR(InlineASR):
         def __init__(self, transcriber):
@@ -276,18 +266,14 @@ def run_clip(pipeline, clip: Clip, incremental: bool, run: int, min_chunk: float
 
         def drop(self, handle, now_s):  # a guess on a chunk that turned out not to be the last
             self.dropped += 1
-            getattr(super(), "drop", lambda *a: None)(handle, now_s)
+            super().drop(handle, now_s)
 
     replies: list = []
-    asr = CountingASR(pipeline.transcriber)
+    asr = CountingASR(stages.transcriber)
     settings = SessionSettings(language=clip.language, incremental=incremental,
                                **({"min_chunk": min_chunk} if min_chunk else {}))
-    session = Session(settings, pipeline.transcriber, pipeline.responder, pipeline.voice,
-                      TimelineSink(len(clip.audio)), lambda e: replies.append(e) if isinstance(e, ReplyEvent) else None,
-                      asr=asr)
-    for i in range(0, len(clip.audio), FRAME):
-        session.feed(clip.audio[i:i + FRAME])
-    session.finish()
+    run_pipeline(ArraySource(clip.audio), stages, TimelineSink(len(clip.audio)),
+                 lambda e: replies.append(e) if isinstance(e, ReplyEvent) else None, settings, asr)
     return Result(clip, incremental, run, [r.timings_ms for r in replies],
                   " ".join(r.transcript for r in replies), len(asr.chunks), asr.chunks, asr.dropped,
                   tuple((r.kind, r.theme or r.command) for r in replies))
@@ -453,8 +439,9 @@ def main(argv=None) -> int:
 
     import faster_whisper
 
-    from assistant.runner import Pipeline
+    from assistant.pipeline import Stages
     from assistant.session import SessionSettings
+    from assistant.settings import Settings
 
     began = time.perf_counter()
     print(f"Haven latency benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
@@ -476,7 +463,7 @@ def main(argv=None) -> int:
     for language in languages:
         gc.collect()
         fresh = reset_peak_rss()
-        pipeline = Pipeline.load(language, None, True)
+        pipeline = Stages.load(Settings(language=language), True)
         try:
             model = pipeline.transcriber.resolved
             cur, _ = rss_mb()

@@ -49,7 +49,7 @@ for p in (ROOT, ROOT / "tests", HERE):
 import numpy as np  # noqa: E402
 
 from assistant.audio import SAMPLE_RATE, read_recording, write_wav  # noqa: E402
-from assistant.speech_samples import VOICES, silence, speak  # noqa: E402
+from speech import VOICES, silence, speak  # noqa: E402
 from latency import GAPS, TEXTS, cpu_name  # noqa: E402
 
 LEAD, TAIL = 0.15, 0.15  # silence around the speech inside each played file

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/speech.py
 
 import numpy as np  # noqa: E402
 
 from assistant.audio import write_wav  # noqa: E402
-from assistant.speech_samples import silence, speak  # noqa: E402
+from speech import silence, speak  # noqa: E402
 
 LINES = [
     "He was on his phone all through dinner again.",

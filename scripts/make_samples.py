@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "tests")]
 
 from assistant.audio import write_wav  # noqa: E402
-from assistant.speech_samples import conversation  # noqa: E402
+from speech import conversation  # noqa: E402
 
 SAMPLES = {
     "en_1_dinner.wav": [

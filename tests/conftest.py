@@ -1,4 +1,10 @@
-"""Shared fixtures: real model, real voice, real speech. Loaded once per test run."""
+"""Shared fixtures: real model, real voice, real speech, loaded once per test run; and the
+real pipeline run in-process (listen_in_process), so most file-mode behaviour is tested
+without starting `haven` in a subprocess. The command line itself keeps one test per
+clause of its contract (exit codes, one-line errors, signals, JSON on stdout).
+
+Markers: slow (loads the model or starts `haven`), soundcard (the virtual PulseAudio card).
+`pytest -m "not slow"` runs the in-process behaviour and the text engine in under a minute."""
 
 from __future__ import annotations
 
@@ -12,7 +18,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "benchmarks"))  # latency.word_errors
+
+# Tests that use these fixtures load the real model or voice: marked slow automatically.
+SLOW_FIXTURES = {"model", "transcriber", "voice", "stages", "listened", "card", "home"}
+SOUNDCARD_FIXTURES = {"card"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & used:
+            item.add_marker(pytest.mark.slow)
+        if SOUNDCARD_FIXTURES & used:
+            item.add_marker(pytest.mark.soundcard)
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +65,35 @@ def responder():
     return Responder("en")
 
 
+@pytest.fixture(scope="session")
+def stages(transcriber, voice, responder):
+    """The loaded stages of `haven listen`, shared by every in-process run."""
+    from assistant.pipeline import Stages
+
+    return Stages(transcriber, responder, voice, 0.0)
+
+
+def listen_in_process(stages, audio, output=None, speak: bool = True, **settings):
+    """`haven listen --input` over in-memory audio, in this process: the same pipeline.run,
+    FileSource's frames, TimelineSink and InlineASR. Returns (events as JSON dicts, the
+    output timeline as samples)."""
+    from assistant.pipeline import run
+    from assistant.session import SessionSettings
+    from assistant.sink import TimelineSink
+    from assistant.source import ArraySource
+    from assistant.transcriber import InlineASR
+
+    seen: list = []
+    sink = TimelineSink(len(audio), output)
+    run(ArraySource(audio), stages, sink, lambda e: seen.append(json.loads(e.to_json())),
+        SessionSettings(speak=speak, **settings), InlineASR(stages.transcriber), output)
+    return seen, (None if output else sink.render())
+
+
 def run_haven(*args, input: str | None = None, env: dict | None = None, guard: bool = False,
               timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the real command line, as a person would (optionally under the network guard)."""
+    """Run the real command line, as a person would (optionally under the network guard).
+    Tests that call it are slow (a fresh process: imports, and often the model)."""
     entry = [str(ROOT / "tests" / "netguard.py")] if guard else ["-m", "assistant"]
     return subprocess.run(
         [sys.executable, *entry, *args], input=input, capture_output=True, text=True,
@@ -75,7 +119,7 @@ def assert_one_line_error(result, *words) -> str:
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate after lowercasing and dropping punctuation: the benchmark's count,
     so tests and benchmarks judge transcripts alike."""
-    from latency import word_errors
+    from speech import word_errors
 
     edits, words = word_errors(reference, hypothesis)
     return edits / max(1, words)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.audio import SAMPLE_RATE
+from assistant.settings import SAMPLE_RATE
 from assistant.errors import HavenError, PromptsError
 from conftest import ROOT, events, run_haven
 
@@ -211,14 +211,15 @@ def test_bad_language_file_names_file_and_line(tmp_path):
 
 
 def test_missing_tone_says_how_to_make_it(tmp_path):
-    from assistant.breathing import TONES_DIR, load_tones
+    from assistant.breathing import load_tones
+    from assistant.resources import tones_dir
 
     tones = load_tones()
     assert set(tones) == {"inhale", "hold", "exhale"}
     for t in tones.values():
         assert 0.2 <= len(t) / SAMPLE_RATE <= 0.3 and 0.05 < np.abs(t).max() < 0.4  # short and quiet
         assert abs(t[-1]) < 1e-3  # ends softly
-    shutil.copy(TONES_DIR / "inhale.wav", tmp_path / "inhale.wav")
+    shutil.copy(tones_dir() / "inhale.wav", tmp_path / "inhale.wav")
     with pytest.raises(HavenError, match=r"hold.wav: the breathing tone is missing.*scripts/make_tones.py"):
         load_tones(tmp_path)
 
@@ -350,44 +351,68 @@ def _quick_session(voice, cycles=2):
     return BreathingSession(quick, voice, "en", intro=False, close=False)
 
 
-def test_play_live_launches_each_cue_on_time(voice):
-    from assistant.breathing import NullSink
+def _play(session, source):
+    """The breathing session on a silent clock through the one scheduler; what the sink got."""
+    from assistant.breathing import Guide, play
+    from assistant.sink import NullSink
+
+    sink, emitted = NullSink(), []
+    source.open()
+    play(Guide(session, 0), source, sink, emitted.append)
+    return sink, emitted
+
+
+def test_cues_are_handed_over_ahead_and_placed_on_their_samples(voice):
+    """In real time each clip reaches the sink a little before its time (the lookahead),
+    placed on its exact sample: the sink, not the loop's timing, decides when it sounds."""
+    from assistant.breathing import LOOKAHEAD
+    from assistant.source import SilentSource
 
     session = _quick_session(voice)
-    sink = NullSink()
-    emitted = []
-    t0 = time.monotonic()
-    result = session.play_live(sink, emitted.append)
-    assert result.completed and [e.phase for e in emitted] == ["inhale", "exhale"] * 2
-    launches = [t - t0 for t, _n in sink.launched]
-    expected = [s.at_s for s in session.steps]
-    assert max(abs(a - b) for a, b in zip(launches, expected)) < 0.01, (launches, expected)
-    assert max(result.lateness_ms) < 10
+    source = SilentSource(paced=True)
+    sink, emitted = _play(session, source)
+    assert [e.phase for e in emitted] == ["inhale", "exhale"] * 2
+    assert [at for _t, at, _n in sink.launched] == [int(round(s.at_s * SAMPLE_RATE)) for s in session.steps]
+    t0 = source.clock.time_of(0)
+    early = [s.at_s - (t - t0) for (t, _at, _n), s in zip(sink.launched, session.steps)]
+    assert all(0 <= e <= LOOKAHEAD + 0.05 for e in early), early
 
 
-def test_should_stop_ends_within_a_phase(voice):
-    from assistant.breathing import NullSink
+def test_stopping_the_clock_ends_the_session_at_once(voice):
+    from assistant.source import SilentSource
 
     session = _quick_session(voice, cycles=4)
-    sink = NullSink()
-    emitted = []
-    stop_at = []
+    source = SilentSource(paced=False)
+    emitted: list = []
+    real_emit = emitted.append
 
-    def should_stop():
-        if len(emitted) == 2 and not stop_at:
-            stop_at.append(time.monotonic())
-        return bool(stop_at)
+    def emit(event):
+        real_emit(event)
+        if len(emitted) == 2:
+            source.stop()
 
-    result = session.play_live(sink, emitted.append, should_stop)
-    ended = time.monotonic()
-    assert not result.completed and len(emitted) == 2 and sink.cuts == 1
-    assert ended - stop_at[0] < 0.1
+    from assistant.breathing import Guide, play
+    from assistant.sink import NullSink
+
+    play(Guide(session, 0), source, NullSink(), emit)
+    assert len(emitted) == 2
+
+
+def test_the_wav_and_the_speakers_get_the_same_schedule(voice):
+    """--output runs the same scheduler as the speakers, only unpaced."""
+    from assistant.source import SilentSource
+
+    session = _quick_session(voice)
+    fast, _ = _play(session, SilentSource(session.duration_s, paced=False))
+    samples, cues = session.render_timeline()
+    assert [at for _t, at, _n in fast.launched] == [int(round(c.at_s * SAMPLE_RATE)) for c in cues]
 
 
 def test_bar_grows_and_shrinks(voice):
     from rich.console import Console
 
-    from assistant.breathing import BarAnimation, BreathingSession, _levels
+    from assistant.breathing import BreathingSession
+    from assistant.ui import BarAnimation, _levels
 
     sigh = BreathingSession("sigh", voice, "en", cycles=1, intro=False, close=False)
     levels = [_levels(sigh.steps)[id(s)] for s in sigh.steps]
@@ -454,6 +479,8 @@ def _wait_for_data(path: Path, timeout: float = 5.0) -> None:
     raise AssertionError("the recorder wrote nothing")
 
 
+@pytest.mark.slow
+@pytest.mark.soundcard
 def test_live_tones_are_on_schedule(card, tmp_path):
     recording = tmp_path / "speaker.wav"
     recorder = card.record_speaker(recording)
@@ -484,6 +511,8 @@ def test_live_tones_are_on_schedule(card, tmp_path):
         assert np.abs(audio[i - int(0.2 * SAMPLE_RATE):i - int(0.06 * SAMPLE_RATE)]).max() < 0.02
 
 
+@pytest.mark.slow
+@pytest.mark.soundcard
 def test_live_session_stops_on_sigterm(card):
     proc = _haven_live(card, "breathe", "--pattern", "resonance", "--cycles", "5", "--json")
     try:

@@ -1,4 +1,6 @@
-"""Bad input: exit code 2 and one line on stderr that says what to do; never a traceback."""
+"""Bad input: exit code 2 and one line on stderr that says what to do; never a traceback.
+
+Through the real command line (a subprocess each: slow)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ import os
 import pytest
 
 from assistant.audio import write_wav
-from assistant.speech_samples import conversation
-from conftest import assert_one_line_error, events, run_haven
+from speech import conversation
+from conftest import assert_one_line_error, listen_in_process, run_haven
+
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +43,15 @@ def test_text_file_named_wav(tmp_path):
     assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "notes.wav")), "cannot decode")
 
 
-def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path):
+def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path, stages):
     """A recording cut off mid-word: what was recorded is still heard, nothing is lost."""
+    from assistant.source import FileSource
+
     data = speech_wav.read_bytes()
     cut = tmp_path / "cut.wav"
     cut.write_bytes(data[: int(len(data) * 0.8)])
-    result = run_haven("listen", "--input", str(cut), "--json", "--no-speak")
-    assert result.returncode == 0, result.stderr
-    replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+    evs, _ = listen_in_process(stages, FileSource(cut).audio, speak=False)
+    replies = [e for e in evs if e["event"] == "reply"]
     assert len(replies) == 1 and "nobody" in replies[0]["transcript"].lower()
 
 

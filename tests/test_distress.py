@@ -1,18 +1,20 @@
-"""Breathing is offered once to someone who sounds highly distressed, and never forced."""
+"""Breathing is offered once to someone who sounds highly distressed, and never forced:
+real espeak speech through the real pipeline, in-process (the rule itself is unit-tested
+in test_session.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.audio import write_wav
-from assistant.speech_samples import silence, speak
-from conftest import events, run_haven
+from assistant.distress import LOUD_DB, loudness_db
+from conftest import listen_in_process
+from speech import silence, speak
 
 TEXT = "He forgot my birthday again and he did not even say sorry to me."
 
 
-def recording(tmp_path, loud: bool = False, fast: bool = False, times: int = 1):
+def recording(loud: bool = False, fast: bool = False, times: int = 1) -> np.ndarray:
     speech = speak(TEXT, speed=300 if fast else 160)
     if loud:
         speech = np.clip(speech * (0.95 / np.abs(speech).max()) * 1.0, -1, 1)
@@ -20,22 +22,23 @@ def recording(tmp_path, loud: bool = False, fast: bool = False, times: int = 1):
     parts = [silence(0.5)]
     for _ in range(times):
         parts += [speech, silence(9.0)]
-    path = tmp_path / "say.wav"
-    write_wav(path, np.concatenate(parts))
-    return path
+    return np.concatenate(parts)
 
 
-def offers(path) -> list[bool]:
-    result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
-    assert result.returncode == 0, result.stderr
-    return ["breathe" in e["reply"].lower() for e in events(result.stdout) if e["event"] == "reply"]
+def offers(stages, audio) -> list[bool]:
+    evs, _ = listen_in_process(stages, audio, speak=False)
+    return ["breathe" in e["reply"].lower() for e in evs if e["event"] == "reply"]
 
 
-def test_calm_speech_gets_no_offer(tmp_path):
-    assert offers(recording(tmp_path)) == [False]
+def test_espeak_at_its_normal_level_is_not_shouting():
+    shouted = recording(loud=True)[: len(silence(0.5)) + len(speak(TEXT))]  # the utterance alone
+    assert loudness_db(speak(TEXT)) < LOUD_DB < loudness_db(shouted)
+
+
+def test_calm_speech_gets_no_offer(stages):
+    assert offers(stages, recording()) == [False]
 
 
 @pytest.mark.parametrize("loud,fast", [(True, False), (False, True)])
-def test_shouting_or_rushing_gets_one_offer(tmp_path, loud, fast):
-    got = offers(recording(tmp_path, loud=loud, fast=fast, times=2))
-    assert got == [True, False]  # once, not again
+def test_shouting_or_rushing_gets_one_offer(stages, loud, fast):
+    assert offers(stages, recording(loud=loud, fast=fast, times=2)) == [True, False]  # once, not again

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.audio import SAMPLE_RATE
+from assistant.settings import SAMPLE_RATE
 from assistant.endpointer import Chunk, Endpointer, EndpointerSettings, SpeechStarted, Utterance
-from assistant.speech_samples import conversation, silence, speak
+from speech import conversation, silence, speak
 
 
 def run(audio: np.ndarray, settings: EndpointerSettings | None = None, frame: int = 1024) -> list:

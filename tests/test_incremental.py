@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.audio import SAMPLE_RATE
 from assistant.events import ReplyEvent
-from assistant.session import FRAME, InlineASR, Session, SessionSettings
-from assistant.speech_samples import silence, speak
+from assistant.pipeline import run as run_pipeline
+from assistant.session import SessionSettings
+from assistant.settings import SAMPLE_RATE
+from assistant.source import ArraySource
+from assistant.transcriber import InlineASR
 from conftest import wer
+from speech import silence, speak
 
 LONG = ["I tried to tell him how lonely I have been.", "He just turned on the television and ignored me.",
         "Later he said I was being dramatic.", "I don't know how to reach him anymore."]
@@ -38,14 +41,11 @@ class RecordingASR(InlineASR):
         return super().submit(audio, language, now_s)
 
 
-def run(transcriber, responder, audio: np.ndarray, incremental: bool):
+def run(stages, audio: np.ndarray, incremental: bool):
     replies: list[ReplyEvent] = []
-    asr = RecordingASR(transcriber)
-    session = Session(SessionSettings(incremental=incremental), transcriber, responder, None, None,
-                      lambda e: replies.append(e) if isinstance(e, ReplyEvent) else None, asr=asr)
-    for i in range(0, len(audio), FRAME):
-        session.feed(audio[i:i + FRAME])
-    session.finish()
+    asr = RecordingASR(stages.transcriber)
+    run_pipeline(ArraySource(audio), stages, None, lambda e: replies.append(e) if isinstance(e, ReplyEvent) else None,
+                 SessionSettings(incremental=incremental, speak=False), asr)
     assert len(replies) == 1, [r.transcript for r in replies]
     return replies[0], asr.submitted
 
@@ -55,8 +55,8 @@ def long_audio():
     return utterance(LONG)
 
 
-def test_long_utterance_is_transcribed_while_the_person_speaks(transcriber, responder, long_audio):
-    reply, submitted = run(transcriber, responder, long_audio, incremental=True)
+def test_long_utterance_is_transcribed_while_the_person_speaks(stages, long_audio):
+    reply, submitted = run(stages, long_audio, incremental=True)
     # A part went to the model before the person stopped speaking...
     assert min(submitted) < reply.end_s, (submitted, reply.end_s)
     # ...and the transcript is still the whole utterance.
@@ -64,18 +64,18 @@ def test_long_utterance_is_transcribed_while_the_person_speaks(transcriber, resp
     assert reply.kind == "reflection"
 
 
-def test_one_pass_does_all_the_work_after_the_end_point(transcriber, responder, long_audio):
-    reply, submitted = run(transcriber, responder, long_audio, incremental=False)
+def test_one_pass_does_all_the_work_after_the_end_point(stages, long_audio):
+    reply, submitted = run(stages, long_audio, incremental=False)
     assert submitted and min(submitted) > reply.end_s
     assert wer(" ".join(LONG), reply.transcript) <= 0.15, reply.transcript
 
 
-def test_utterance_shorter_than_min_chunk_is_heard_as_in_one_pass(transcriber, responder):
+def test_utterance_shorter_than_min_chunk_is_heard_as_in_one_pass(stages):
     """Below min_chunk the last guess covers the whole utterance, so nothing is cut and
     the transcript is word for word the one-pass transcript (decoding is deterministic)."""
     audio = utterance(SHORT)
     assert len(audio) / SAMPLE_RATE - 3.0 < SessionSettings().min_chunk
-    early, submitted = run(transcriber, responder, audio, incremental=True)
-    late, _ = run(transcriber, responder, audio, incremental=False)
+    early, submitted = run(stages, audio, incremental=True)
+    late, _ = run(stages, audio, incremental=False)
     assert len(submitted) >= 2  # a guess after the first sentence, dropped when speech went on
     assert early.transcript == late.transcript

@@ -1,4 +1,6 @@
-"""`haven listen --input`: the real pipeline over real speech, through the real command line."""
+"""`haven listen --input`: the real pipeline over real speech. One run through the real
+command line (JSON, --output, exit code); the rest in-process through the same
+pipeline.run (conftest.listen_in_process), which is what the command runs."""
 
 from __future__ import annotations
 
@@ -6,8 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.audio import SAMPLE_RATE, read_recording, write_wav
-from assistant.speech_samples import conversation
-from conftest import events, run_haven, wer
+from speech import conversation
+from conftest import events, listen_in_process, run_haven, wer
 
 PARTS = [
     ("He was on his phone all through dinner again, and I don't think I matter to him at all.", "en-us"),
@@ -70,15 +72,15 @@ def test_reply_wav_holds_the_replies_at_their_place(two_utterances, listened, tr
         assert wer(reply["reply"], heard) < 0.3, (reply["reply"], heard)
 
 
-def test_no_speak_gives_replies_without_voice(two_utterances):
-    path, _, _ = two_utterances
-    result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
-    assert result.returncode == 0, result.stderr
-    replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+def test_no_speak_gives_replies_without_voice(two_utterances, stages):
+    _, audio, _ = two_utterances
+    evs, _ = listen_in_process(stages, audio, speak=False)
+    replies = [e for e in evs if e["event"] == "reply"]
     assert len(replies) == 2
     assert all(r["reply_start_s"] is None and r["reply"] for r in replies)
 
 
+@pytest.mark.slow
 def test_readable_account_without_json(two_utterances):
     path, _, _ = two_utterances
     result = run_haven("listen", "--input", str(path), "--no-speak")
@@ -87,23 +89,22 @@ def test_readable_account_without_json(two_utterances):
     assert not result.stdout.lstrip().startswith("{")
 
 
-def test_silence_and_noise_give_no_reply(tmp_path):
+def test_silence_and_noise_give_no_reply(stages):
     rng = np.random.default_rng(1)
     audio = np.concatenate([
         np.zeros(4 * SAMPLE_RATE, np.float32),
         rng.normal(0, 10 ** (-30 / 20), 4 * SAMPLE_RATE).astype(np.float32),  # white noise, -30 dBFS
         np.zeros(2 * SAMPLE_RATE, np.float32),
     ])
-    path = tmp_path / "quiet.wav"
-    write_wav(path, audio)
-    result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
-    assert result.returncode == 0, result.stderr
-    assert [e for e in events(result.stdout) if e["event"] == "reply"] == []
+    evs, _ = listen_in_process(stages, audio, speak=False)
+    assert [e for e in evs if e["event"] == "reply"] == []
 
 
-def test_other_formats_and_rates(tmp_path):
-    """A recording made elsewhere: 44.1 kHz stereo, compressed."""
+def test_other_formats_and_rates(tmp_path, stages):
+    """A recording made elsewhere: 44.1 kHz stereo, compressed; decoded by the FileSource."""
     import av
+
+    from assistant.source import FileSource
 
     audio, spans = conversation([PARTS[0]], lead=1.0)
     stereo = np.stack([audio, audio])
@@ -124,26 +125,22 @@ def test_other_formats_and_rates(tmp_path):
                     container.mux(packet)
             for packet in stream.encode(None):
                 container.mux(packet)
-        result = run_haven("listen", "--input", str(path), "--json", "--no-speak")
-        assert result.returncode == 0, (ext, result.stderr)
-        replies = [e for e in events(result.stdout) if e["event"] == "reply"]
+        decoded = FileSource(path).audio
+        assert abs(len(decoded) - len(audio)) < 0.1 * SAMPLE_RATE, ext  # 16 kHz mono, the same length
+        evs, _ = listen_in_process(stages, decoded, speak=False)
+        replies = [e for e in evs if e["event"] == "reply"]
         assert len(replies) == 1, ext
         assert wer(PARTS[0][0], replies[0]["transcript"]) < 0.2, (ext, replies[0]["transcript"])
         assert abs(replies[0]["start_s"] - spans[0][0]) < 0.6, ext
 
 
-def test_barge_in_on_a_recording_cuts_the_reply_there(tmp_path):
+def test_barge_in_on_a_recording_cuts_the_reply_there(stages):
     """Speech during a reply stops it, later sentences included, and the next reply does not wait."""
     audio, _ = conversation([PARTS[0], ("And he never even says sorry to me.", "en-us")], gap=3.0, tail=10)
-    rec, out = tmp_path / "barge.wav", tmp_path / "barge-out.wav"
-    write_wav(rec, audio)
-    result = run_haven("listen", "--input", str(rec), "--json", "--output", str(out))
-    assert result.returncode == 0, result.stderr
-    evs = events(result.stdout)
+    evs, spoken = listen_in_process(stages, audio)
     first, second = [e for e in evs if e["event"] == "reply"]
     cut = next(e for e in evs if e["event"] == "interrupted")
     assert first["reply_start_s"] < cut["at_s"] < first["reply_end_s"]
-    spoken = read_recording(out)
     quiet = spoken[int((cut["at_s"] + 0.05) * SAMPLE_RATE): int((second["reply_start_s"] - 0.05) * SAMPLE_RATE)]
     assert len(quiet) and np.abs(quiet).max() < 0.01, "the cut reply went on"
     assert second["reply_start_s"] <= second["end_s"] + 1.2 + 1.0

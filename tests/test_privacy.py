@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from assistant.audio import SAMPLE_RATE, write_wav
-from assistant.speech_samples import conversation
+from speech import conversation
 from conftest import ROOT, events, wer
 from conftest import assert_one_line_error as one_line_error
 
@@ -234,8 +234,6 @@ def test_reflect_batch_opens_no_socket(home):
 
 
 def test_breathe_opens_no_socket(home):
-    if not (ROOT / "assistant" / "breathing.py").exists():
-        pytest.skip("assistant/breathing.py has not landed yet")
     dirs, env = home
     out = dirs["cwd"] / "breathe.wav"
     result = haven("breathe", "--cycles", "1", "--output", str(out), "--json", env=env, cwd=dirs["cwd"])
@@ -539,6 +537,7 @@ def test_model_folder_missing_tokenizer_is_named(home, tmp_path, model):
 # -- live mode: the same journal and signals on a (virtual) microphone ---------------------------
 
 
+@pytest.mark.soundcard
 def test_live_listen_with_journal_ends_143_on_sigterm(home, tmp_path):
     from soundcard import SoundCard
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import events, run_haven
 
 FIELDS = {"text", "language", "kind", "theme", "command", "reply", "score"}
+
+pytestmark = pytest.mark.slow  # the real command line, a subprocess each
 
 
 def test_reflect_one_text():

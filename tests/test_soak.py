@@ -5,9 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from soak import soak  # noqa: E402
+
+pytestmark = pytest.mark.slow  # the real command line, a subprocess each
 
 
 def test_thirty_utterances_all_answered(tmp_path):

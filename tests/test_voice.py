@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.audio import SAMPLE_RATE
+from assistant.settings import SAMPLE_RATE
 from assistant.errors import VoiceError
 from assistant.voice import Voice
 from conftest import wer

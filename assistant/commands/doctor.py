@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 
 from assistant.errors import HavenError
+from assistant.settings import load_settings, settings_for
 
 
 def _check(name: str, fn) -> dict:
@@ -44,7 +46,7 @@ def _voice(language: str):
 
     if shutil.which("espeak-ng") is None:
         raise HavenError("espeak-ng is missing; install it with: sudo apt-get install espeak-ng libespeak-ng1")
-    v = Voice(language)
+    v = Voice(language, voices=load_settings().voices())
     try:
         samples = v.render("Hello." if language == "en" else "Hallo.")
     finally:
@@ -69,14 +71,15 @@ def _device(kind: str, spec):
     return info["name"]
 
 
-def run_doctor(args) -> int:
-    language = args.language or "en"
+def run(args) -> int:
+    settings = settings_for(args)  # the model and language `haven listen` would use
+    language, model = settings.language, settings.model
     checks = [
         _check("prompts", _prompts),
-        _check("model (en)", lambda: _model(args.model, "en")),
+        _check("model (en)", lambda: _model(model, "en")),
     ]
-    if args.model in (None, "base") or language == "nl":
-        checks.append(_check("model (nl)", lambda: _model(args.model, "nl")))
+    if model in (None, "base") or language in ("nl", "auto"):
+        checks.append(_check("model (nl)", lambda: _model(model, "nl")))
     checks += [
         _check("voice (en)", lambda: _voice("en")),
         _check("voice (nl)", lambda: _voice("nl")),
@@ -95,8 +98,6 @@ def run_doctor(args) -> int:
     bad = [c for c in checks if not c["ok"]]
     if bad:
         # Like any bad input: exit 2 and one line on stderr (the fixes are above).
-        import sys
-
         sys.stderr.write(f"haven: doctor found {len(bad)} problem(s): {', '.join(c['check'] for c in bad)}\n")
         return 2
     return 0

@@ -1,7 +1,9 @@
-"""Speech made with the espeak-ng command line: the bundled demo recordings and test input.
+"""Speech made with the espeak-ng command line: the bundled demo recordings and test input;
+and the one word-error count that tests and benchmarks judge transcripts by.
 
 Not Haven's own voice (that is pyttsx3, assistant.voice): this stands in for a person
-talking, so the demo and the tests have real speech to listen to.
+talking, so the demo and the tests have real speech to listen to. Haven itself never
+imports it (it lives with the tests; benchmarks and scripts put tests/ on sys.path).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import wave
 
 import numpy as np
 
-from assistant.audio import SAMPLE_RATE, resample
+from assistant.audio import from_pcm16, resample
+from assistant.settings import SAMPLE_RATE
 
 # espeak-ng voices that sound different from one another (and from Haven's gmw/en-us).
 VOICES = {"en": ("en-us", "en-gb", "en-us+f3"), "nl": ("nl+m1", "nl", "nl+f2")}
@@ -33,7 +36,7 @@ def speak(text: str, voice: str = "en-us", speed: int | None = None) -> np.ndarr
     with wave.open(io.BytesIO(data)) as w:
         rate = w.getframerate()
         # espeak writes its streaming WAV with a bogus length; read what is there.
-        pcm = np.frombuffer(data[44:], dtype="<i2").astype(np.float32) / 32768.0
+        pcm = from_pcm16(data[44:])
     audio = resample(pcm, rate, SAMPLE_RATE)
     # espeak pads with silence; trim it so a span's ends are the speech's ends.
     loud = np.flatnonzero(np.abs(audio) > 1e-3)
@@ -61,3 +64,17 @@ def conversation(parts: list, gap: float = 2.5, lead: float = 0.5, tail: float =
             t += gap
     pieces.append(silence(tail))
     return np.concatenate(pieces), spans
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edits, reference words) after lowercasing and dropping punctuation (Levenshtein over
+    words). conftest.wer uses this too."""
+    from assistant.textnorm import basic_clean
+
+    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[len(hyp)], len(ref)

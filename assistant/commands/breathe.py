@@ -1,0 +1,95 @@
+"""`haven breathe`: a guided breathing session, on the speakers or (--output) to a WAV.
+
+Both go through the one scheduler (breathing.Guide) on a silent clock: in real time
+for the speakers, as fast as possible for the WAV. The session honours config.toml
+(voices and language) like every other command.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from assistant.audio import check_writable
+from assistant.breathing import BreathingSession, Guide, cycles_for, load_patterns, load_texts, load_tones, play
+from assistant.devices import default_device, find_device
+from assistant.errors import HavenError
+from assistant.library import LANGUAGES
+from assistant.settings import SAMPLE_RATE, settings_for
+from assistant.sink import SpeakerSink, TimelineSink
+from assistant.source import SilentSource
+from assistant.ui import BarAnimation, JsonView, TextView
+from assistant.voice import Voice
+
+
+def run(args) -> int:
+    settings = settings_for(args)
+    language = settings.language if settings.language in LANGUAGES else "en"  # auto: nothing to detect it from
+    cycles, minutes = args.cycles, args.minutes
+    if cycles is not None and minutes is not None:
+        raise HavenError("give --cycles or --minutes, not both")
+    patterns = load_patterns()
+    pattern = patterns.find(args.pattern)
+    n, capped = cycles_for(pattern, cycles, minutes)
+    load_texts(language, patterns=patterns)
+    tones = load_tones()  # a missing file fails before the slow part
+    if args.output:
+        check_writable(args.output)
+    view = JsonView() if args.json else TextView()
+    if capped:
+        sys.stderr.write(f"haven: {pattern.name} is {n} cycles at most; ask for more with --cycles\n")
+    sink = None if args.output else _speakers(args.output_device)  # opened first: it settles while clips render
+    try:
+        voice = Voice(language, settings.rate, voices=settings.voices())
+        try:
+            session = BreathingSession(pattern, voice, language, cycles=n, tones=tones)
+        finally:
+            voice.close()
+        if args.output:
+            source = SilentSource(session.duration_s, paced=False)
+            sink = TimelineSink(int(round(session.duration_s * SAMPLE_RATE)), args.output)
+            _play(session, source, sink, view)
+            if not args.json:
+                view.console.print(f"[dim]{pattern.name}, {_cycles(n)}: {session.duration_s:.0f} s "
+                                   f"written to {args.output}[/dim]")
+            return 0
+        source = SilentSource(paced=True)
+        sink.clock = source.clock
+        animation, emit = None, view
+        if not args.json and sys.stdout.isatty():
+            view.console.print(f"[dim]{pattern.name}: {pattern.description}. {_cycles(n)}, about "
+                               f"{_minutes(session.duration_s)}. Ctrl-C stops.[/dim]")
+            animation = BarAnimation(view.console)
+            emit = lambda event: None  # noqa: E731  the bar shows each phase
+        _play(session, source, sink, emit, animation)
+        return 0
+    except BaseException:
+        if sink is not None:
+            sink.abandon()  # Ctrl-C or SIGTERM: the sound stops at once
+        raise
+
+
+def _speakers(output_device) -> SpeakerSink:
+    device = find_device(output_device, "output")
+    if device is None and default_device("output") is None:
+        raise HavenError("no speakers found; use --output FILE to write the session as a WAV")
+    return SpeakerSink(device)
+
+
+def _play(session: BreathingSession, source, sink, emit, animation=None) -> None:
+    source.open()
+    if animation is not None:
+        animation.start(session, source.clock.time_of(0))
+    try:
+        play(Guide(session, 0), source, sink, emit, animation.step if animation is not None else None)
+    finally:
+        if animation is not None:
+            animation.stop()
+    sink.finish()
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _cycles(n: int) -> str:
+    return f"{n} cycle{'' if n == 1 else 's'}"

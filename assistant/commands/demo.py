@@ -1,0 +1,69 @@
+"""`haven demo`: each bundled recording through the real loop; the conversation is played or written."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from assistant.audio import check_writable, write_wav
+from assistant.devices import default_device
+from assistant.errors import HavenError
+from assistant.pipeline import Stages, run as run_pipeline, session_settings
+from assistant.resources import samples_dir
+from assistant.settings import SAMPLE_RATE, settings_for
+from assistant.sink import SpeakerSink, TimelineSink
+from assistant.source import FileSource
+from assistant.transcriber import InlineASR
+from assistant.ui import view_for
+
+
+def recordings() -> list[Path]:
+    folder = samples_dir()
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise HavenError(f"no sample recordings in {folder}; regenerate them with: python scripts/make_samples.py")
+    return files
+
+
+def run(args) -> int:
+    view = view_for(args)
+    speakers = None if args.output else default_device("output")
+    output = args.output or (None if speakers else "haven-demo.wav")
+    if output:
+        check_writable(output)
+    settings = settings_for(args)
+    stages = Stages.load(settings if args.language else _with_language(settings, "auto"), True)
+    mixes = []
+    try:
+        for path in recordings():
+            language = args.language or path.name.split("_")[0]
+            source = FileSource(path)
+            sink = TimelineSink(len(source))
+            run_pipeline(source, stages, sink, view, session_settings(_with_language(settings, language), True),
+                         InlineASR(stages.transcriber))
+            # What a listener hears: the person (a little quieter) and Haven, on one timeline.
+            replies = sink.render()
+            mix = np.zeros(max(len(source), len(replies)) + SAMPLE_RATE // 2, dtype=np.float32)
+            mix[:len(source)] += 0.7 * source.audio
+            mix[:len(replies)] += replies
+            mixes.append(np.clip(mix, -1, 1))
+            if speakers:
+                out = SpeakerSink(args.output_device)
+                out.play(mixes[-1])
+                out.finish()
+    finally:
+        stages.close()
+    if output:
+        write_wav(output, np.concatenate(mixes))
+        msg = f"No speakers found, so the demo was written to {output}; play it with any audio player." \
+            if not args.output else f"The demo was written to {output}."
+        (sys.stderr if args.json else sys.stdout).write(msg + "\n")
+    return 0
+
+
+def _with_language(settings, language: str):
+    from dataclasses import replace
+
+    return replace(settings, language=language if language in ("en", "nl", "auto") else "en")

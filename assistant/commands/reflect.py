@@ -1,0 +1,35 @@
+"""`haven reflect TEXT` / `haven reflect --batch`: text in, reply out, no audio."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from assistant.errors import HavenError
+from assistant.responder import Conversation, Responder
+from assistant.settings import settings_for
+
+
+def run(args) -> int:
+    language = settings_for(args).language
+    responder = Responder(language)
+    if args.batch:
+        lines = (line.strip() for line in sys.stdin)
+    else:
+        text = " ".join(args.text).strip()
+        if not text:
+            raise HavenError("nothing to reflect on; give the text, e.g. haven reflect \"he never listens\", or use --batch")
+        lines = iter([text])
+    conv = Conversation()
+    for line in lines:
+        if not line:
+            continue
+        if not args.conversation:
+            conv = Conversation()
+        reply = responder.respond(line, conv, language)
+        if args.json:
+            print(json.dumps(reply.fields(), ensure_ascii=False), flush=True)
+        else:
+            label = reply.theme or reply.command or ""
+            print(f"[{reply.kind}{' / ' + label if label else ''}] {reply.reply}", flush=True)
+    return 0
