@@ -1,4 +1,12 @@
-"""Haven: an offline voice companion for the moment someone is upset about a person they love."""
+"""Haven: an offline voice companion for the moment someone is upset about a person they love.
+
+The pipeline, in the order the audio flows (pipeline.run wires it):
+
+    source → endpointer → echo → transcriber → responder → voice → sink, held by session
+
+Around it: settings (every default), events (what --json, the terminal and the journal
+receive), breathing/ (one scheduler), distress, commands/ (one module per command), cli.
+"""
 
 import os as _os
 

@@ -41,15 +41,20 @@ class Stages:
         language = settings.language
         voice = Voice(language if language != "auto" else "en", settings.rate, voices=settings.voices()) \
             if speak else None
-        if voice is not None:
-            voice.start()  # the worker process starts while the model loads
-        responder = Responder(language)  # bad prompts fail before the slow model load
-        transcriber = Transcriber(resolve_model(settings.model), language)
-        transcriber.warm_up()
-        if voice is not None:
-            voice.render("Hello.")  # also checks the voice exists
-            if language in ("nl", "auto"):
-                voice.render("Hallo.", "nl")
+        try:
+            if voice is not None:
+                voice.start()  # the worker process starts while the model loads
+            responder = Responder(language)  # bad prompts fail before the slow model load
+            transcriber = Transcriber(resolve_model(settings.model), language)
+            transcriber.warm_up()
+            if voice is not None:
+                voice.render("Hello.")  # also checks the voice exists
+                if language in ("nl", "auto"):
+                    voice.render("Hallo.", "nl")
+        except BaseException:
+            if voice is not None:
+                voice.close()  # no worker process left behind by a bad model or prompts
+            raise
         return cls(transcriber, responder, voice, (time.perf_counter() - started) * 1000)
 
     def close(self) -> None:

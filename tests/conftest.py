@@ -101,6 +101,28 @@ def run_haven(*args, input: str | None = None, env: dict | None = None, guard: b
     )
 
 
+def haven_here(*args, input: str | None = None) -> subprocess.CompletedProcess:
+    """The command line in this process (cli.main): the same parsing, output and exit code
+    as run_haven, without starting an interpreter. For what does not need a process of its
+    own (signals, a sound server, a network guard, a private HOME do)."""
+    import contextlib
+    import io
+
+    from assistant.cli import main
+
+    out, err, stdin = io.StringIO(), io.StringIO(), sys.stdin
+    try:
+        sys.stdin = io.StringIO(input or "")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as e:  # argparse
+                code = e.code
+    finally:
+        sys.stdin = stdin
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
 def events(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 

@@ -21,7 +21,7 @@ import pytest
 
 from assistant.settings import SAMPLE_RATE
 from assistant.errors import HavenError, PromptsError
-from conftest import ROOT, events, run_haven
+from conftest import ROOT, events, haven_here, run_haven
 
 PATTERNS = ("box", "4-7-8", "resonance", "sigh")
 SEQUENCES = {
@@ -232,7 +232,7 @@ def test_missing_tone_says_how_to_make_it(tmp_path):
 def test_written_session_cues_sit_on_their_times(tmp_path, pattern, language):
     out = tmp_path / "breathe.wav"
     cycles = 2 if pattern in ("resonance", "sigh") else 1
-    result = run_haven("breathe", "--pattern", pattern, "--cycles", str(cycles), "--language", language,
+    result = haven_here("breathe", "--pattern", pattern, "--cycles", str(cycles), "--language", language,
                        "--output", str(out), "--json")
     assert result.returncode == 0, result.stderr
     cues = cue_events(result.stdout)
@@ -259,7 +259,7 @@ def test_written_session_cues_sit_on_their_times(tmp_path, pattern, language):
 
 def test_json_is_cue_lines_only_and_default_pattern(tmp_path):
     out = tmp_path / "b.wav"
-    result = run_haven("breathe", "--output", str(out), "--json")
+    result = haven_here("breathe", "--output", str(out), "--json")
     assert result.returncode == 0, result.stderr
     cues = cue_events(result.stdout)
     assert len(cues) == 4 * 4 and [c["phase"] for c in cues[:4]] == SEQUENCES["box"]
@@ -269,41 +269,41 @@ def test_json_is_cue_lines_only_and_default_pattern(tmp_path):
 
 def test_478_is_four_cycles_unless_asked(tmp_path):
     out = tmp_path / "b.wav"
-    default = cue_events(run_haven("breathe", "--pattern", "4-7-8", "--output", str(out), "--json").stdout)
+    default = cue_events(haven_here("breathe", "--pattern", "4-7-8", "--output", str(out), "--json").stdout)
     assert max(c["cycle"] for c in default) == 4
-    asked = cue_events(run_haven("breathe", "--pattern", "4-7-8", "--cycles", "6", "--output", str(out),
+    asked = cue_events(haven_here("breathe", "--pattern", "4-7-8", "--cycles", "6", "--output", str(out),
                                  "--json").stdout)
     assert max(c["cycle"] for c in asked) == 6
-    by_time = run_haven("breathe", "--pattern", "4-7-8", "--minutes", "5", "--output", str(out), "--json")
+    by_time = haven_here("breathe", "--pattern", "4-7-8", "--minutes", "5", "--output", str(out), "--json")
     assert by_time.returncode == 0 and max(c["cycle"] for c in cue_events(by_time.stdout)) == 4
     assert "--cycles" in by_time.stderr
 
 
 def test_minutes_sets_the_length(tmp_path):
     out = tmp_path / "b.wav"
-    result = run_haven("breathe", "--pattern", "resonance", "--minutes", "1", "--output", str(out), "--json")
+    result = haven_here("breathe", "--pattern", "resonance", "--minutes", "1", "--output", str(out), "--json")
     cues = cue_events(result.stdout)
     assert len(cues) == 12 and cues[-1]["at_s"] + 5 - cues[0]["at_s"] == pytest.approx(60)
 
 
 def test_text_view_lists_each_phase(tmp_path):
     out = tmp_path / "b.wav"
-    result = run_haven("breathe", "--pattern", "resonance", "--cycles", "1", "--output", str(out))
+    result = haven_here("breathe", "--pattern", "resonance", "--cycles", "1", "--output", str(out))
     assert result.returncode == 0, result.stderr
     assert "inhale for 5 s" in result.stdout and "exhale for 5 s" in result.stdout and str(out) in result.stdout
 
 
 def test_unknown_pattern_is_exit_2_with_the_list(tmp_path):
-    line = assert_one_line_error(run_haven("breathe", "--pattern", "zen", "--output", str(tmp_path / "x.wav")),
+    line = assert_one_line_error(haven_here("breathe", "--pattern", "zen", "--output", str(tmp_path / "x.wav")),
                                  "zen")
     for name in PATTERNS:
         assert name in line
 
 
 def test_cycles_with_minutes_is_bad_usage(tmp_path):
-    assert_one_line_error(run_haven("breathe", "--cycles", "2", "--minutes", "1", "--output",
+    assert_one_line_error(haven_here("breathe", "--cycles", "2", "--minutes", "1", "--output",
                                     str(tmp_path / "x.wav")), "--cycles", "--minutes")
-    assert_one_line_error(run_haven("breathe", "--cycles", "0", "--output", str(tmp_path / "x.wav")), "--cycles")
+    assert_one_line_error(haven_here("breathe", "--cycles", "0", "--output", str(tmp_path / "x.wav")), "--cycles")
     assert not (tmp_path / "x.wav").exists() or (tmp_path / "x.wav").stat().st_size == 0
 
 

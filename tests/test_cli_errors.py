@@ -1,6 +1,7 @@
 """Bad input: exit code 2 and one line on stderr that says what to do; never a traceback.
 
-Through the real command line (a subprocess each: slow)."""
+Through the command line: in-process (cli.main) where the error comes before anything
+slow, a subprocess where the model or the sound devices are involved."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ import pytest
 
 from assistant.audio import write_wav
 from speech import conversation
-from conftest import assert_one_line_error, listen_in_process, run_haven
-
-
-pytestmark = pytest.mark.slow
+from conftest import assert_one_line_error, haven_here, listen_in_process, run_haven
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +23,22 @@ def speech_wav(tmp_path_factory):
 
 
 def test_missing_file(tmp_path):
-    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "nope.wav")), "no such file")
+    assert_one_line_error(haven_here("listen", "--input", str(tmp_path / "nope.wav")), "no such file")
 
 
 def test_empty_file(tmp_path):
     (tmp_path / "empty.wav").write_bytes(b"")
-    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "empty.wav")), "empty")
+    assert_one_line_error(haven_here("listen", "--input", str(tmp_path / "empty.wav")), "empty")
 
 
 def test_corrupt_file(tmp_path):
     (tmp_path / "noise.wav").write_bytes(os.urandom(4000))
-    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "noise.wav")), "cannot decode")
+    assert_one_line_error(haven_here("listen", "--input", str(tmp_path / "noise.wav")), "cannot decode")
 
 
 def test_text_file_named_wav(tmp_path):
     (tmp_path / "notes.wav").write_text("these are my notes, not audio\n" * 20)
-    assert_one_line_error(run_haven("listen", "--input", str(tmp_path / "notes.wav")), "cannot decode")
+    assert_one_line_error(haven_here("listen", "--input", str(tmp_path / "notes.wav")), "cannot decode")
 
 
 def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path, stages):
@@ -58,29 +56,32 @@ def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path, stages):
 def test_header_only_wav(speech_wav, tmp_path):
     cut = tmp_path / "header.wav"
     cut.write_bytes(speech_wav.read_bytes()[:44])
-    assert_one_line_error(run_haven("listen", "--input", str(cut)), str(cut))
+    assert_one_line_error(haven_here("listen", "--input", str(cut)), str(cut))
 
 
 def test_unknown_language(speech_wav):
-    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--language", "fr"), "language")
+    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--language", "fr"), "language")
 
 
+@pytest.mark.slow
 def test_model_folder_without_model(speech_wav, tmp_path):
     line = assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", str(tmp_path)), "model.bin")
     assert str(tmp_path) in line
 
 
+@pytest.mark.slow
 def test_unknown_model_name(speech_wav):
     assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", "huge"), "unknown model", "base")
 
 
 def test_output_that_cannot_be_written(speech_wav, tmp_path):
     assert_one_line_error(
-        run_haven("listen", "--input", str(speech_wav), "--output", str(tmp_path / "no" / "such" / "dir.wav")),
+        haven_here("listen", "--input", str(speech_wav), "--output", str(tmp_path / "no" / "such" / "dir.wav")),
         "does not exist")
-    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--output", str(tmp_path)), "folder")
+    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--output", str(tmp_path)), "folder")
 
 
+@pytest.mark.slow
 def test_unknown_input_device(speech_wav):
     assert_one_line_error(
         run_haven("listen", "--input", str(speech_wav), "--input-device", "Imaginary Mic 3000"),
@@ -88,12 +89,12 @@ def test_unknown_input_device(speech_wav):
 
 
 def test_bad_pause(speech_wav):
-    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--pause", "0"), "--pause")
+    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--pause", "0"), "--pause")
 
 
 def test_reflect_needs_text():
-    assert_one_line_error(run_haven("reflect"), "nothing to reflect")
+    assert_one_line_error(haven_here("reflect"), "nothing to reflect")
 
 
 def test_unknown_command():
-    assert_one_line_error(run_haven("sing"), "invalid choice")
+    assert_one_line_error(haven_here("sing"), "invalid choice")

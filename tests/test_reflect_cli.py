@@ -1,18 +1,14 @@
-"""`haven reflect`: text in, reply out, through the real command line."""
+"""`haven reflect`: text in, reply out, through the command line (cli.main, in-process)."""
 
 from __future__ import annotations
 
-import pytest
-
-from conftest import events, run_haven
+from conftest import events, haven_here
 
 FIELDS = {"text", "language", "kind", "theme", "command", "reply", "score"}
 
-pytestmark = pytest.mark.slow  # the real command line, a subprocess each
-
 
 def test_reflect_one_text():
-    result = run_haven("reflect", "he was on his phone all through dinner and didn't even look at me")
+    result = haven_here("reflect", "he was on his phone all through dinner and didn't even look at me")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("[reflection / unseen]")
 
@@ -25,7 +21,7 @@ def test_batch_json_one_object_a_line():
         "ik voel me zo alleen, zelfs als hij naast me ligt",
         "i don't want to live anymore",
     ]
-    result = run_haven("reflect", "--batch", "--json", "--language", "auto", input="\n".join(lines) + "\n")
+    result = haven_here("reflect", "--batch", "--json", "--language", "auto", input="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     out = events(result.stdout)
     assert len(out) == len(lines)
@@ -40,5 +36,5 @@ def test_batch_json_one_object_a_line():
 
 
 def test_batch_skips_blank_lines():
-    result = run_haven("reflect", "--batch", "--json", input="\n\nhe never listens to me\n\n")
+    result = haven_here("reflect", "--batch", "--json", input="\n\nhe never listens to me\n\n")
     assert result.returncode == 0 and len(events(result.stdout)) == 1
