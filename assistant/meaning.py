@@ -1,0 +1,140 @@
+"""What an utterance means, beyond its words: the encoder's heads, and their bands.
+
+Two signals decide together (DESIGN.md, "Understanding"):
+
+- Safety: the rules in prompts/LANG/safety.toml OR the safety head. The head gives
+  three bands, with thresholds chosen on validation data by scripts/build_heads.py
+  and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
+  direct, caring question: asking plainly is what crisis lines do), and `clear`.
+- Themes and commands: the word matcher's scores and the meaning head's
+  probabilities go into one small stacked model (a logistic regression over both),
+  whose best class is taken only when it is sure enough; otherwise an open
+  invitation, because a wrong theme is worse than asking to hear more.
+
+Everything here is pure: text in, numbers and labels out.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from assistant.encoder import Encoder
+from assistant.heads import Head
+from assistant.library import COMMANDS, THEMES
+from assistant.textnorm import basic_clean
+
+FALLBACK = "fallback"
+# The meaning head's classes, in a fixed order: themes, then commands, then fallback.
+INTENTS = [*THEMES, *(f"command:{c}" for c in COMMANDS), FALLBACK]
+SAFETY_CLASSES = ["clear", "ambiguous", "crisis", "unsafe"]
+
+
+def weights_dir() -> Path:
+    """assistant/weights, or HAVEN_WEIGHTS (tests point it at a damaged copy)."""
+    override = os.environ.get("HAVEN_WEIGHTS")
+    return Path(override) if override else Path(str(resources.files("assistant") / "weights"))
+
+
+def encoder_text(text: str) -> str:
+    """What the encoder is given: lowercase words, as whisper's output and the training
+    data are written both ways (punctuation and case carry nothing here)."""
+    return basic_clean(text)
+
+
+@dataclass(frozen=True)
+class SafetyJudgement:
+    band: str
+    """'alarm', 'check' or 'clear'."""
+    kind: str | None
+    """For an alarm: 'crisis' or 'unsafe'."""
+    crisis: float
+    """The head's probability of a crisis (for --json and tests)."""
+    unsafe: float
+    concern: float
+    """Crisis plus ambiguous: what the check band is measured on."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    label: str
+    """A theme id, 'command:<id>', or 'fallback'."""
+    probability: float
+    """The stacked model's probability of that label."""
+
+
+def matcher_features(matcher, text: str) -> np.ndarray:
+    """The word matcher's view of a text, as numbers: each theme's score, whether enough
+    was heard, and the command it found (if any) with its score."""
+    ranked, enough = matcher.theme_scores(text)
+    themes = np.zeros(len(THEMES), np.float32)
+    for tid, score, _ in ranked:
+        themes[THEMES.index(tid)] = min(score, 150.0) / 100.0
+    picked = matcher.theme(text)
+    chosen = np.zeros(len(THEMES), np.float32)
+    if picked.id is not None:
+        chosen[THEMES.index(picked.id)] = 1.0
+    commands = np.zeros(len(COMMANDS), np.float32)
+    cmd = matcher.command(text)
+    if cmd.id is not None:
+        commands[COMMANDS.index(cmd.id)] = cmd.score / 100.0
+    return np.concatenate([themes, chosen, commands, [float(enough)]]).astype(np.float32)
+
+
+def stack_features(intent_probs: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """The stacked model's input: the meaning head's log-probabilities and the matcher's numbers."""
+    return np.concatenate([np.log(np.clip(intent_probs, 1e-6, 1.0)), words], axis=-1).astype(np.float32)
+
+
+class Meaning:
+    """The encoder and the trained heads of both languages, loaded once."""
+
+    def __init__(self, encoder: Encoder, folder: Path | None = None, languages=("en", "nl")):
+        folder = folder or weights_dir()
+        self.encoder = encoder
+        self.safety_head = Head.load(folder / "safety.npz")
+        self.intent_heads = {lang: Head.load(folder / f"intent_{lang}.npz") for lang in languages}
+        self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
+        t = self.safety_head.meta.get("thresholds", {})
+        try:
+            self.alarm_crisis = float(t["alarm_crisis"])
+            self.alarm_unsafe = float(t["alarm_unsafe"])
+            self.check = float(t["check"])
+        except (KeyError, TypeError, ValueError):
+            from assistant.errors import ModelError
+            raise ModelError(f"{folder / 'safety.npz'}: the safety head has no thresholds; reinstall Haven "
+                             "(or rebuild it: python scripts/build_heads.py)") from None
+        self._c = self.safety_head.index("crisis")
+        self._u = self.safety_head.index("unsafe")
+        self._a = self.safety_head.index("ambiguous")
+
+    def vector(self, text: str) -> np.ndarray:
+        return self.encoder.embed_one(encoder_text(text))
+
+    def safety(self, vec: np.ndarray) -> SafetyJudgement:
+        p = self.safety_head.proba(vec)
+        crisis, unsafe, concern = float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a])
+        if crisis >= self.alarm_crisis:
+            return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)
+        if unsafe >= self.alarm_unsafe:
+            return SafetyJudgement("alarm", "unsafe", crisis, unsafe, concern)
+        if concern >= self.check:
+            return SafetyJudgement("check", None, crisis, unsafe, concern)
+        return SafetyJudgement("clear", None, crisis, unsafe, concern)
+
+    def intent(self, vec: np.ndarray, words: np.ndarray, language: str) -> Intent:
+        """The stacked decision between themes, commands and an open invitation."""
+        probs = self.intent_heads[language].proba(vec)
+        stack = self.stack_heads[language]
+        p = stack.proba(stack_features(probs, words))
+        best = int(np.argmax(p))
+        label, prob = stack.classes[best], float(p[best])
+        limits = stack.meta.get("thresholds", {})
+        need = limits.get("command" if label.startswith("command:") else "theme", 0.0)
+        if label != FALLBACK and prob < need:
+            return Intent(FALLBACK, prob)
+        return Intent(label, prob)
