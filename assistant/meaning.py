@@ -2,7 +2,8 @@
 
 Two signals decide together (DESIGN.md, "Understanding"):
 
-- Safety: the rules in prompts/LANG/safety.toml OR the safety head. The head gives
+- Safety: the rules in prompts/LANG/safety.toml OR the safety head. The head reads
+  the encoder's vector and the spelling of the words (assistant.ngrams) and gives
   three bands, with thresholds chosen on validation data by scripts/build_heads.py
   and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
@@ -17,15 +18,20 @@ Everything here is pure: text in, numbers and labels out.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from assistant.encoder import Encoder
-from assistant.heads import Head
+from assistant.encoder import Encoder, shared_encoder
+from assistant.errors import ModelError
+from assistant.heads import REBUILD, Head
 from assistant.library import COMMANDS, THEMES
+from assistant.ngrams import hashed
 from assistant.textnorm import basic_clean
 
 FALLBACK = "fallback"
@@ -44,6 +50,16 @@ def encoder_text(text: str) -> str:
     """What the encoder is given: lowercase words, as whisper's output and the training
     data are written both ways (punctuation and case carry nothing here)."""
     return basic_clean(text)
+
+
+@dataclass(frozen=True)
+class Features:
+    """One utterance as the heads read it."""
+
+    vector: np.ndarray
+    """The encoder's 512 numbers."""
+    spelling: tuple[np.ndarray, np.ndarray]
+    """The hashed character pieces (assistant.ngrams.hashed)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,8 @@ class Meaning:
     def __init__(self, encoder: Encoder, folder: Path | None = None, languages=("en", "nl")):
         folder = folder or weights_dir()
         self.encoder = encoder
+        self._recent: OrderedDict[str, Features] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self.safety_head = Head.load(folder / "safety.npz")
         self.intent_heads = {lang: Head.load(folder / f"intent_{lang}.npz") for lang in languages}
         self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
@@ -104,19 +122,27 @@ class Meaning:
             self.alarm_crisis = float(t["alarm_crisis"])
             self.alarm_unsafe = float(t["alarm_unsafe"])
             self.check = float(t["check"])
+            self._c, self._u, self._a = (self.safety_head.index(k) for k in ("crisis", "unsafe", "ambiguous"))
         except (KeyError, TypeError, ValueError):
-            from assistant.errors import ModelError
-            raise ModelError(f"{folder / 'safety.npz'}: the safety head has no thresholds; reinstall Haven "
-                             "(or rebuild it: python scripts/build_heads.py)") from None
-        self._c = self.safety_head.index("crisis")
-        self._u = self.safety_head.index("unsafe")
-        self._a = self.safety_head.index("ambiguous")
+            raise ModelError(f"{folder / 'safety.npz'}: the safety head lacks its classes or thresholds; "
+                             f"{REBUILD}") from None
 
-    def vector(self, text: str) -> np.ndarray:
-        return self.encoder.embed_one(encoder_text(text))
+    def features(self, text: str) -> Features:
+        """Safety and the intent decision read the same utterance one after the other:
+        the last few are kept so that it is encoded once."""
+        clean = encoder_text(text)
+        with self._recent_lock:
+            found = self._recent.get(clean)
+        if found is None:
+            found = Features(self.encoder.embed_one(clean), hashed(clean))
+            with self._recent_lock:
+                self._recent[clean] = found
+                while len(self._recent) > 8:
+                    self._recent.popitem(last=False)
+        return found
 
-    def safety(self, vec: np.ndarray) -> SafetyJudgement:
-        p = self.safety_head.proba(vec)
+    def safety(self, f: Features) -> SafetyJudgement:
+        p = self.safety_head.proba(f.vector, f.spelling)
         crisis, unsafe, concern = float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a])
         if crisis >= self.alarm_crisis:
             return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)
@@ -126,9 +152,9 @@ class Meaning:
             return SafetyJudgement("check", None, crisis, unsafe, concern)
         return SafetyJudgement("clear", None, crisis, unsafe, concern)
 
-    def intent(self, vec: np.ndarray, words: np.ndarray, language: str) -> Intent:
+    def intent(self, f: Features, words: np.ndarray, language: str) -> Intent:
         """The stacked decision between themes, commands and an open invitation."""
-        probs = self.intent_heads[language].proba(vec)
+        probs = self.intent_heads[language].proba(f.vector, f.spelling)
         stack = self.stack_heads[language]
         p = stack.proba(stack_features(probs, words))
         best = int(np.argmax(p))
@@ -138,3 +164,26 @@ class Meaning:
         if label != FALLBACK and prob < need:
             return Intent(FALLBACK, prob)
         return Intent(label, prob)
+
+
+_shared_lock = threading.Lock()
+_shared: Meaning | None = None
+
+
+def shared_meaning() -> Meaning:
+    """The process's meaning layer (encoder and heads), loaded on first use; a ModelError
+    if any part cannot load: Haven does not run with half its safety net."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Meaning(shared_encoder())
+        return _shared
+
+
+def preload_meaning() -> "Future[Meaning]":
+    """Start loading the meaning layer in a thread (it takes about a second, as long as
+    whisper takes); .result() gives it, or raises its ModelError in the caller's thread."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meaning")
+    future = pool.submit(shared_meaning)
+    pool.shutdown(wait=False)
+    return future
