@@ -32,8 +32,9 @@ class Stages:
 
     @classmethod
     def load(cls, settings: Settings, speak: bool = True) -> "Stages":
+        from assistant.meaning import preload_meaning
         from assistant.models import resolve_model
-        from assistant.responder import Responder
+        from assistant.responder import Responder, check_prompts
         from assistant.transcriber import Transcriber
         from assistant.voice import Voice
 
@@ -44,9 +45,11 @@ class Stages:
         try:
             if voice is not None:
                 voice.start()  # the worker process starts while the model loads
-            responder = Responder(language)  # bad prompts fail before the slow model load
+            check_prompts()  # bad prompts fail before the slow model load
+            meaning = preload_meaning()  # the encoder loads while whisper does
             transcriber = Transcriber(resolve_model(settings.model), language)
             transcriber.warm_up()
+            responder = Responder(language, meaning=meaning.result())  # a ModelError here stops Haven
             if voice is not None:
                 voice.render("Hello.")  # also checks the voice exists
                 if language in ("nl", "auto"):

@@ -1,8 +1,11 @@
 """From what was heard to what Haven says: a pure function of text, language and state.
 
 Order matters and is fixed: safety first (a crisis is never answered with a
-reflection, and it beats commands), then commands, then themes, then an open
-invitation. No audio and no model here, so every rule is testable with strings.
+reflection, and it beats commands; when unsure, a direct question), then commands,
+then themes, then an open invitation. Two readers decide together: the word rules
+and matcher of prompts/, and the meaning layer (assistant.meaning: a sentence encoder
+with small trained heads), which hears what the words alone miss. No audio here, so
+every rule is testable with strings.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
+from assistant.meaning import FALLBACK, Meaning, matcher_features, shared_meaning
 from assistant.safety import SafetyDetector
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
@@ -68,15 +72,28 @@ class Conversation:
         return choice
 
 
+def check_prompts(prompts_dir: Path | None = None) -> None:
+    """Load and validate every text a Responder needs (a PromptsError names file and line),
+    without the meaning layer: fast, so that a bad file stops Haven before slow loads."""
+    for lang in ("en", "nl"):
+        language_pack(lang, prompts_dir)
+    SafetyDetector(("en", "nl"), prompts_dir)
+
+
 class Responder:
     def __init__(self, language: str = "en", prompts_dir: Path | None = None,
-                 settings: MatcherSettings | None = None):
+                 settings: MatcherSettings | None = None, meaning: Meaning | None = None,
+                 words_only: bool = False):
+        """meaning: the encoder and heads (default: the process's shared one).
+        words_only: the rules and matcher alone, without the meaning layer: only for the
+        benchmarks' "rules alone" column, never for a person."""
         self.language = language
         self.prompts_dir = prompts_dir
         languages = ("en", "nl")
         self.packs = {lang: language_pack(lang, prompts_dir) for lang in languages}
         self.matchers = {lang: Matcher(self.packs[lang], settings) for lang in languages}
-        self.safety = SafetyDetector(languages, prompts_dir)
+        self.meaning = None if words_only else (meaning or shared_meaning())
+        self.safety = SafetyDetector(languages, prompts_dir, meaning=self.meaning)
 
     def pack(self, language: str) -> LanguagePack:
         return self.packs[language]
@@ -102,10 +119,10 @@ class Responder:
             return Reply(text, language, hit.kind, None, None, said, hit.score * 100,
                          "safety" if conv.safety_mode else "normal")
 
-        cmd = matcher.command(text)
-        if cmd.id is not None:
-            said = self._command_reply(cmd.id, conv, language)
-            return Reply(text, language, "command", None, cmd.id, said, cmd.score,
+        kind, label, score = self._intent(text, language)
+        if kind == "command":
+            said = self._command_reply(label, conv, language)
+            return Reply(text, language, "command", None, label, said, score,
                          "safety" if conv.safety_mode else "normal")
 
         if conv.safety_mode:
@@ -113,13 +130,12 @@ class Responder:
             said = conv.pick(f"{language}:checkin", self.safety.checkin(language))
             return Reply(text, language, "fallback", None, None, said, 0.0, "safety")
 
-        match = matcher.theme(text)
-        if match.id is None:
+        if kind == "fallback":
             said = conv.pick(f"{language}:fallback", pack.lines("fallback"))
             conv.last_theme = None
-            return Reply(text, language, "fallback", None, None, said, match.score)
+            return Reply(text, language, "fallback", None, None, said, score)
 
-        theme = pack.themes[match.id]
+        theme = pack.themes[label]
         reflection = conv.pick(f"{language}:{theme.id}:reflection", theme.reflections)
         if conv.last_theme == theme.id:
             # The person stays with it: go a step deeper.
@@ -128,7 +144,28 @@ class Responder:
             closing = conv.pick(f"{language}:invitation", pack.lines("invitations"))
         conv.last_theme = theme.id
         conv.themes[theme.id] += 1
-        return Reply(text, language, "reflection", theme.id, None, f"{reflection} {closing}", match.score)
+        return Reply(text, language, "reflection", theme.id, None, f"{reflection} {closing}", score)
+
+    def _intent(self, text: str, language: str) -> tuple[str, str | None, float]:
+        """("command", id, score), ("reflection", theme id, score) or ("fallback", None, score).
+
+        With the meaning layer: the stacked decision over the matcher's numbers and the
+        meaning head (assistant.meaning.Meaning.intent), which gives way to an open
+        invitation when it is unsure. Words only: the matcher's command, then its theme."""
+        matcher = self.matchers[language]
+        if self.meaning is None:
+            cmd = matcher.command(text)
+            if cmd.id is not None:
+                return "command", cmd.id, cmd.score
+            match = matcher.theme(text)
+            return ("fallback", None, match.score) if match.id is None else ("reflection", match.id, match.score)
+        decided = self.meaning.intent(self.meaning.features(text), matcher_features(matcher, text), language)
+        score = round(decided.probability * 100, 1)
+        if decided.label == FALLBACK:
+            return "fallback", None, score
+        if decided.label.startswith("command:"):
+            return "command", decided.label.split(":", 1)[1], score
+        return "reflection", decided.label, score
 
     def _command_reply(self, command: str, conv: Conversation, language: str) -> str:
         replies = self.packs[language].commands[command].replies

@@ -15,7 +15,11 @@ module only loads, checks and runs it:
    language are cut out, and near-misses of a few long words ("suicdal") are
    corrected with rapidfuzz;
 3. the crisis patterns of every loaded language run, then the unsafe ones: a
-   Dutch speaker may be transcribed in English mode and the other way round.
+   Dutch speaker may be transcribed in English mode and the other way round;
+4. when no rule fires, the meaning layer (assistant.meaning: the sentence encoder
+   and a trained head) gets its say: an alarm (crisis or unsafe) or, when it is
+   unsure, a "check": a direct, caring question (assistant.aftercare asks it).
+   Rules OR meaning: each catches what the other misses.
 
 Try it: python -m assistant.safety "i dont want to be here anymore"
 
@@ -38,8 +42,9 @@ try:  # a dependency of Haven; without it only the typo tolerance is lost
 except ImportError:  # pragma: no cover
     Levenshtein = None
 
-from assistant.errors import PromptsError
+from assistant.errors import ModelError, PromptsError
 from assistant.library import LANGUAGES, TomlFile, default_prompts_dir
+from assistant.meaning import shared_meaning
 from assistant.textnorm import Normaliser
 
 KINDS = ("crisis", "unsafe")  # in order of precedence
@@ -71,7 +76,7 @@ class SafetyHit:
     """A crisis or an unsafe situation found in one utterance."""
 
     kind: str
-    """"crisis" or "unsafe"."""
+    """"crisis" or "unsafe", or "check" when the meaning layer is unsure."""
     score: float
     """Confidence from 0 to 1, for the --json 'score' field."""
     match: str
@@ -80,6 +85,8 @@ class SafetyHit:
     """The language whose pattern matched (not necessarily the one being spoken)."""
     pattern: str = ""
     """The pattern from safety.toml that matched, as written there."""
+    by: str = "rules"
+    """"rules" (safety.toml) or "meaning" (the encoder's safety head)."""
 
 
 @dataclass
@@ -412,7 +419,10 @@ class _Loader:
 class SafetyDetector:
     """Finds a crisis or an unsafe situation in what was said, in any loaded language."""
 
-    def __init__(self, languages=LANGUAGES, prompts_dir: Path | None = None):
+    def __init__(self, languages=LANGUAGES, prompts_dir: Path | None = None, meaning=None):
+        """meaning: an assistant.meaning.Meaning, or None for the rules alone (tests of the
+        rules, and the benchmarks' "rules alone" column; Haven itself always passes one)."""
+        self.meaning = meaning
         root = Path(prompts_dir) if prompts_dir is not None else default_prompts_dir()
         if isinstance(languages, str):
             languages = (languages,)
@@ -457,7 +467,21 @@ class SafetyDetector:
         return _SPACES.sub(" ", text).strip()
 
     def check(self, text: str) -> SafetyHit | None:
-        """The crisis or unsafe situation in the text, or None. Crisis wins over unsafe."""
+        """The crisis or unsafe situation in the text, a "check" when the meaning layer is
+        unsure, or None. The rules speak first (they name what matched); crisis wins over unsafe."""
+        hit = self.check_rules(text)
+        if hit is not None or self.meaning is None or not text.strip():
+            return hit
+        judged = self.meaning.safety(self.meaning.features(text))
+        if judged.band == "alarm":
+            score = judged.crisis if judged.kind == "crisis" else judged.unsafe
+            return SafetyHit(judged.kind, round(score, 2), "", by="meaning")
+        if judged.band == "check":
+            return SafetyHit("check", round(judged.concern, 2), "", by="meaning")
+        return None
+
+    def check_rules(self, text: str) -> SafetyHit | None:
+        """What the rules of safety.toml alone find: crisis, unsafe or None."""
         if not text or not text.strip():
             return None
         seen = self._prepare(text)
@@ -515,15 +539,20 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m assistant.safety TEXT [TEXT...]", file=sys.stderr)
         return 2
     try:
-        detector = SafetyDetector()
-    except PromptsError as e:
+        detector = SafetyDetector(meaning=shared_meaning())
+    except (PromptsError, ModelError) as e:
         print(e, file=sys.stderr)
         return 2
     for text in args:
         hit = detector.check(text)
+        judged = detector.meaning.safety(detector.meaning.features(text))
         print(f"  heard as: {detector.prepared(text)}")
-        if hit:
+        print(f"  meaning: {judged.band} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
+              f"concern {judged.concern:.2f})")
+        if hit and hit.by == "rules":
             print(f"{hit.kind} {hit.score} [{hit.language}] {hit.match!r}\n  pattern: {hit.pattern}")
+        elif hit:
+            print(f"{hit.kind} {hit.score} (meaning)")
         else:
             print("no alarm")
     return 0

@@ -32,6 +32,19 @@ def _prompts():
     return "English and Dutch texts load and validate"
 
 
+def _understanding():
+    """The encoder and heads load, and a plain crisis sentence raises the alarm in both
+    languages (a head that loads but no longer hears a crisis is the silent loss to catch)."""
+    from assistant.meaning import shared_meaning
+
+    meaning = shared_meaning()
+    for probe in ("I want to end my life.", "Ik wil een einde aan mijn leven maken."):
+        if meaning.safety(meaning.features(probe)).band != "alarm":
+            raise HavenError("the safety head no longer hears a plain crisis sentence; reinstall Haven "
+                             "(or rebuild the heads: python scripts/build_heads.py)")
+    return f"sentence encoder and trained heads (training data {meaning.safety_head.meta.get('training', '?')})"
+
+
 def _model(name: str | None, language: str):
     from assistant.models import resolve_model
     from assistant.transcriber import Transcriber
@@ -76,6 +89,7 @@ def run(args) -> int:
     language, model = settings.language, settings.model
     checks = [
         _check("prompts", _prompts),
+        _check("understanding", _understanding),
         _check("model (en)", lambda: _model(model, "en")),
     ]
     if model in (None, "base") or language in ("nl", "auto"):
