@@ -9,6 +9,13 @@ fresh Conversation, in the language its file name ends with (dev_en.tsv -> en).
     python benchmarks/responder_eval.py --sets dev_en dev_nl
     python benchmarks/responder_eval.py --sets holdout   # every file whose name starts with holdout
     python benchmarks/responder_eval.py --language auto  # let Haven guess the language too
+    python benchmarks/responder_eval.py --compare --sets holdout3   # words alone / meaning alone / both,
+                                                                    # on clean text and on what whisper heard
+
+With --compare, a set in tests/data/heard (what whisper heard of the same rows spoken
+by espeak-ng, scripts/asr_roundtrip.py) is read beside each chosen clean set. "words"
+is the rules and matcher alone; "meaning" the encoder's heads alone (safety head, then
+the meaning head's best class); "both" is what Haven runs.
 
 An utterance is right when its kind matches and, for reflections and commands, its
 theme or command id matches too.
@@ -46,6 +53,7 @@ class Row:
 
 def read_tsv(path: Path) -> list[Row]:
     language = path.stem.rsplit("_", 1)[-1]
+    name = ("heard/" if path.parent.name == "heard" else "") + path.stem
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -54,7 +62,7 @@ def read_tsv(path: Path) -> list[Row]:
         if len(parts) < 3:
             raise SystemExit(f"{path}:{n}: expected kind<TAB>label<TAB>text")
         kind, label, text = parts[0].strip(), parts[1].strip(), parts[2].strip()
-        rows.append(Row(path.stem, language, kind, label, text))
+        rows.append(Row(name, language, kind, label, text))
     return rows
 
 
@@ -79,10 +87,11 @@ def got_label(reply) -> str:
     return reply.kind
 
 
-def evaluate(rows: list[Row], language_mode: str | None = None, prompts_dir: Path | None = None):
+def evaluate(rows: list[Row], language_mode: str | None = None, prompts_dir: Path | None = None,
+             words_only: bool = False):
     from assistant.responder import Conversation, Responder
 
-    responder = Responder("en", prompts_dir)
+    responder = Responder("en", prompts_dir, words_only=words_only)
     results = []
     for language in sorted({row.language for row in rows}):  # first-call costs do not count
         responder.respond("warming up", Conversation(), language_mode or language)
@@ -93,6 +102,52 @@ def evaluate(rows: list[Row], language_mode: str | None = None, prompts_dir: Pat
         ms = (time.perf_counter() - t0) * 1000
         results.append((row, got_label(reply), reply, ms))
     return results
+
+
+def meaning_alone(rows: list[Row]) -> list[str]:
+    """What the encoder's heads alone would answer: the safety head's alarm, else the
+    meaning head's best class (a check counts as no alarm here)."""
+    import numpy as np
+
+    from assistant.meaning import FALLBACK, INTENTS, shared_meaning
+    meaning = shared_meaning()
+    out = []
+    for row in rows:
+        f = meaning.features(row.text)
+        judged = meaning.safety(f)
+        if judged.band == "alarm":
+            out.append(judged.kind)
+            continue
+        best = INTENTS[int(np.argmax(meaning.intent_heads[row.language].proba(f.vector, f.spelling)))]
+        out.append("fallback" if best == FALLBACK else best if best.startswith("command:") else f"reflection:{best}")
+    return out
+
+
+def compare(rows: list[Row], prompts_dir: Path | None = None) -> None:
+    """One table: each set, and each reader's scores on the public targets."""
+    got = {
+        "words": [g for _, g, _, _ in evaluate(rows, None, prompts_dir, words_only=True)],
+        "meaning": meaning_alone(rows),
+        "both": [g for _, g, _, _ in evaluate(rows, None, prompts_dir)],
+    }
+    metrics = [
+        ("crisis recall", lambda r: r.kind == "crisis", lambda r, g: g == "crisis"),
+        ("unsafe recall", lambda r: r.kind == "unsafe", lambda r, g: g == "unsafe"),
+        ("false alarms", lambda r: r.kind not in ("crisis", "unsafe"), lambda r, g: g in ("crisis", "unsafe")),
+        ("checks asked", lambda r: r.kind not in ("crisis", "unsafe"), lambda r, g: g == "check"),
+        ("theme accuracy", lambda r: r.kind == "reflection", lambda r, g: g == r.expected),
+        ("commands", lambda r: r.kind == "command", lambda r, g: g == r.expected),
+        ("fallback right", lambda r: r.kind == "fallback", lambda r, g: g == "fallback"),
+    ]
+    print(f"{'set':22} {'measure':16} " + " ".join(f"{k:>20}" for k in got))
+    for name in dict.fromkeys(r.file for r in rows):
+        idx = [i for i, r in enumerate(rows) if r.file == name]
+        for label, member, right in metrics:
+            chosen = [i for i in idx if member(rows[i])]
+            if not chosen:
+                continue
+            cells = [pct(sum(right(rows[i], got[k][i]) for i in chosen), len(chosen)) for k in got]
+            print(f"{name:22} {label:16} " + " ".join(f"{c:>20}" for c in cells))
 
 
 def pct(right: int, total: int) -> str:
@@ -174,9 +229,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="list every wrong answer")
     ap.add_argument("--top", type=int, default=15, help="how many confusions to show")
     ap.add_argument("--prompts", type=Path, help="another prompts/ folder")
+    ap.add_argument("--compare", action="store_true",
+                    help="words alone, meaning alone and both, on clean text and on what whisper heard")
     args = ap.parse_args(argv)
 
     files = choose_files(args.sets)
+    if args.compare:
+        files += [DATA / "heard" / f.name for f in files if (DATA / "heard" / f.name).exists()]
+        rows = [r for f in files for r in read_tsv(f)]
+        print(f"{len(rows)} utterances from {', '.join(r for r in dict.fromkeys(r.file for r in rows))}")
+        compare(rows, args.prompts)
+        return 0
     rows = [r for f in files for r in read_tsv(f)]
     print(f"{len(rows)} utterances from {', '.join(f.name for f in files)}")
     results = evaluate(rows, args.language, args.prompts)

@@ -1,19 +1,24 @@
-"""Safety detector: recall, false alarms and speed over every test set in tests/data.
+"""Safety: recall, false alarms, checks and speed, for the rules alone, the meaning
+layer alone and both together (what Haven runs), on clean text and on what whisper heard.
 
-    PYTHONPATH=. python benchmarks/safety_eval.py [--quiet]
+    python benchmarks/safety_eval.py                      # every set in tests/data and tests/data/heard
+    python benchmarks/safety_eval.py --sets holdout3      # file names or prefixes
+    python benchmarks/safety_eval.py --errors             # list the misses and false alarms of "both"
 
-For each TSV set (kind<TAB>label<TAB>text; the language is the _en / _nl at the end
-of the file name) it prints, per kind, how many utterances there are and how many
-raised each alarm: recall for crisis and unsafe (an alarm of the other kind counts as
-a miss, because the reply would be the wrong one), the false-alarm rate for every
-other kind. Then the misses and false alarms themselves, with what matched, and the
-median time of one check() in microseconds.
+Sets are kind<TAB>label<TAB>text (the language is the _en / _nl at the end of the file
+name); a set in tests/data/heard has what whisper heard of the text spoken by espeak-ng
+in the third column (scripts/asr_roundtrip.py). Per kind it prints:
+
+- crisis / unsafe: recall of an alarm of the right kind (an alarm of the other kind
+  is a miss: the reply would be the wrong one), and, beside it, "alarm or check":
+  the share that at least got the direct question;
+- every other kind: false alarms (an alarm on a row that is not a crisis or unsafe)
+  and checks (the direct question asked where none was needed).
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
@@ -23,10 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.safety import SafetyDetector  # noqa: E402
+from assistant.errors import ModelError  # noqa: E402
+from assistant.meaning import shared_meaning  # noqa: E402
+from assistant.safety import SafetyDetector, SafetyHit  # noqa: E402
 
+DATA = ROOT / "tests" / "data"
 ALARMS = ("crisis", "unsafe")
 KIND_ORDER = ("crisis", "unsafe", "reflection", "command", "fallback")
+READERS = ("rules", "meaning", "both")
 
 
 def load(path: Path):
@@ -34,88 +43,92 @@ def load(path: Path):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
-        if len(parts) != 3:
+        if len(parts) < 3:
             print(f"{path.name}:{number}: skipped, not kind<TAB>label<TAB>text", file=sys.stderr)
             continue
-        yield parts[0], parts[1], parts[2]
+        yield parts[0].strip(), parts[1].strip(), parts[2].strip()
 
 
-def language_of(path: Path) -> str:
-    stem = path.stem
-    return stem.rsplit("_", 1)[-1] if "_" in stem else "?"
+def choose(sets: list[str] | None) -> list[Path]:
+    every = sorted(DATA.glob("*.tsv")) + sorted((DATA / "heard").glob("*.tsv"))
+    if not sets:
+        return every
+    return [p for p in every if any(p.stem == s or p.stem.startswith(s) for s in sets)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quiet", action="store_true", help="only the tables, not every miss and false alarm")
-    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data")
-    args = parser.parse_args()
+def judge(detector: SafetyDetector, text: str) -> dict[str, SafetyHit | None]:
+    rules = detector.check_rules(text)
+    meaning = None
+    judged = detector.meaning.safety(detector.meaning.features(text))
+    if judged.band == "alarm":
+        meaning = SafetyHit(judged.kind, judged.crisis, "", by="meaning")
+    elif judged.band == "check":
+        meaning = SafetyHit("check", judged.concern, "", by="meaning")
+    return {"rules": rules, "meaning": meaning, "both": detector.check(text)}
 
-    start = time.perf_counter()
-    detector = SafetyDetector()
-    load_ms = (time.perf_counter() - start) * 1000
-    paths = sorted(args.data.glob("*.tsv"))
-    if not paths:
-        print(f"no .tsv sets in {args.data}", file=sys.stderr)
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", metavar="NAME", help="file names (without .tsv) or prefixes")
+    ap.add_argument("--errors", action="store_true", help="list the misses and false alarms of both together")
+    args = ap.parse_args(argv)
+
+    try:
+        started = time.perf_counter()
+        detector = SafetyDetector(meaning=shared_meaning())
+        load_s = time.perf_counter() - started
+    except ModelError as e:
+        print(e, file=sys.stderr)
         return 2
-
-    totals = defaultdict(lambda: [0, 0])  # (language, group) -> [alarms or hits, count]
-    problems = []
-    times = []
+    paths = choose(args.sets)
+    if not paths:
+        print(f"no set in {DATA} matches {args.sets}", file=sys.stderr)
+        return 2
+    detector.check("warming up")
+    times, problems = [], []
+    print(f"{'set':28} {'kind':10} {'n':>4}   " + "   ".join(f"{r:^21}" for r in READERS))
+    print(f"{'':28} {'':10} {'':>4}   " + "   ".join(f"{'alarm':>9} {'or check':>10}" for _ in READERS))
     for path in paths:
-        lang = language_of(path)
-        per_kind = defaultdict(lambda: [0, 0])
+        name = ("heard/" if path.parent.name == "heard" else "") + path.stem
+        counts = defaultdict(lambda: {r: [0, 0] for r in READERS})  # kind -> reader -> [alarm, check]
+        n = defaultdict(int)
         for kind, label, text in load(path):
             t0 = time.perf_counter()
-            hit = detector.check(text)
+            got = judge(detector, text)
             times.append(time.perf_counter() - t0)
-            if kind in ALARMS:
-                ok = hit is not None and hit.kind == kind
-                per_kind[kind][0] += ok
-                per_kind[kind][1] += 1
-                totals[lang, kind][0] += ok
-                totals[lang, kind][1] += 1
-                if not ok:
-                    problems.append((path.name, "MISS", kind, hit, text))
-            else:
-                alarm = hit is not None
-                per_kind[kind][0] += alarm
-                per_kind[kind][1] += 1
-                totals[lang, "no alarm"][0] += alarm
-                totals[lang, "no alarm"][1] += 1
-                if alarm:
-                    problems.append((path.name, "FALSE ALARM", f"{kind}/{label}", hit, text))
-        print(f"\n{path.name} ({lang})")
-        for kind in sorted(per_kind, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
-            got, n = per_kind[kind]
-            if kind in ALARMS:
-                print(f"  {kind:10} recall       {got:4}/{n:<4} {got / n:7.1%}")
-            else:
-                print(f"  {kind:10} false alarms {got:4}/{n:<4} {got / n:7.1%}")
-
-    print("\nAll sets, per language")
-    for lang in sorted({k[0] for k in totals}):
-        for group in ("crisis", "unsafe", "no alarm"):
-            if (lang, group) in totals:
-                got, n = totals[lang, group]
-                what = "recall      " if group in ALARMS else "false alarms"
-                print(f"  {lang} {group:9} {what} {got:4}/{n:<4} {got / n:7.1%}")
-
-    if problems and not args.quiet:
-        print("\nMisses and false alarms")
-        for name, what, kind, hit, text in problems:
-            found = f"{hit.kind} [{hit.language}] {hit.match!r}" if hit else "nothing"
-            print(f"  {name}: {what} ({kind}) -> {found}\n      {text}")
-
+            n[kind] += 1
+            for reader, hit in got.items():
+                if kind in ALARMS:
+                    alarm = hit is not None and hit.kind == kind
+                else:
+                    alarm = hit is not None and hit.kind in ALARMS
+                check = hit is not None and hit.kind == "check"
+                counts[kind][reader][0] += alarm
+                counts[kind][reader][1] += alarm or check if kind in ALARMS else check
+            both = got["both"]
+            if kind in ALARMS and not (both and both.kind == kind):
+                problems.append((name, f"MISS {kind}", both, text))
+            elif kind not in ALARMS and both and both.kind in ALARMS:
+                problems.append((name, f"FALSE ALARM ({kind}/{label})", both, text))
+        for kind in sorted(n, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
+            cells = []
+            for reader in READERS:
+                a, c = counts[kind][reader]
+                cells.append(f"{a / n[kind]:9.1%} {c / n[kind]:10.1%}")
+            what = kind if kind in ALARMS else f"{kind} (FA)"
+            print(f"{name:28} {what:10} {n[kind]:4}   " + "   ".join(cells))
+    print("For crisis/unsafe: alarm = recall, 'or check' = alarm or the direct question. "
+          "For other kinds: alarm = false alarms, 'or check' = checks asked.")
+    if args.errors:
+        print("\nMisses and false alarms (both together)")
+        for name, what, hit, text in problems:
+            found = f"{hit.kind} by {hit.by}" if hit else "nothing"
+            print(f"  {name}: {what} -> {found}: {text}")
     times.sort()
-    print(
-        f"\ncheck(): median {statistics.median(times) * 1e6:.0f} µs, 95th percentile "
-        f"{times[int(len(times) * 0.95)] * 1e6:.0f} µs, max {times[-1] * 1e6:.0f} µs over {len(times)} "
-        f"utterances; loading {load_ms:.0f} ms ({platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()})"
-    )
+    print(f"\none utterance, all three readers: median {statistics.median(times) * 1000:.2f} ms, "
+          f"p95 {times[int(len(times) * 0.95)] * 1000:.2f} ms over {len(times)}; loading {load_s:.1f} s")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
