@@ -25,6 +25,8 @@ HOME = {"en": "US", "nl": "NL"}  # the language's home region, when nothing else
 ALIASES = {"UK": "GB"}  # what people write for a region, beside the ISO code
 UNKNOWN_EMERGENCY = "112"  # answered across Europe and forwarded by most mobile networks elsewhere
 _LINES = ("crisis", "abuse", "emergency")
+# What the reply templates in prompts/LANG/*.toml may fill in (Helplines.fields).
+PLACEHOLDERS = ("crisis_name", "crisis_number", "abuse_name", "abuse_number", "emergency_number")
 _REGION = re.compile(r"[A-Za-z]{2}")
 _DIGITS_INSIDE = re.compile(r"(?<=\d) (?=\d)")
 

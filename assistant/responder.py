@@ -12,10 +12,11 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.aftercare import Aftercare
 from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
-from assistant.safety import SafetyDetector
+from assistant.safety import SafetyDetector, SafetyHit
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
 
@@ -35,11 +36,14 @@ class Reply:
     score: float
     mode: str = "normal"
     """'safety' once a crisis was heard: the session stays there."""
+    answer: str | None = None
+    """What a reply after a safety reply heard (aftercare.ANSWERS, or 'unclear' after a check)."""
 
     def fields(self) -> dict:
         return {
             "text": self.text, "language": self.language, "kind": self.kind, "theme": self.theme,
             "command": self.command, "reply": self.reply, "score": round(self.score, 1), "mode": self.mode,
+            "answer": self.answer,
         }
 
 
@@ -54,6 +58,14 @@ class Conversation:
     themes: Counter = field(default_factory=Counter)
     safety_mode: bool = False
     turns: int = 0
+    # The safety flow (aftercare.py):
+    pending: str | None = None
+    """What Haven just asked, heard on the next utterance only: 'after_crisis' or 'check'."""
+    keep_numbers: str | None = None
+    """'crisis' or 'unsafe' once such a reply (or the check) was given: the goodbye keeps the numbers."""
+    reassured: bool = False
+    """The person said they are safe or called someone: no "are you safe?" again."""
+    region_advised: bool = False
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -70,13 +82,14 @@ class Conversation:
 
 class Responder:
     def __init__(self, language: str = "en", prompts_dir: Path | None = None,
-                 settings: MatcherSettings | None = None):
+                 settings: MatcherSettings | None = None, region: str | None = None):
         self.language = language
         self.prompts_dir = prompts_dir
         languages = ("en", "nl")
         self.packs = {lang: language_pack(lang, prompts_dir) for lang in languages}
         self.matchers = {lang: Matcher(self.packs[lang], settings) for lang in languages}
         self.safety = SafetyDetector(languages, prompts_dir)
+        self.aftercare = Aftercare(languages, prompts_dir, region)
 
     def pack(self, language: str) -> LanguagePack:
         return self.packs[language]
@@ -96,11 +109,18 @@ class Responder:
         pack, matcher = self.packs[language], self.matchers[language]
 
         hit = self.safety.check(text)
+        pending, conv.pending = conv.pending, None  # an answer is heard once: nothing loops
+        if hit is not None and hit.kind == "check":
+            if conv.safety_mode:
+                hit = None  # already in safety mode: the check-in below asks
+            else:
+                return self._safety_reply("check", text, conv, language, hit.score, ("check", "question"))
+        answer = self.aftercare.answer(text, language) if pending and hit is None else None
+        if pending == "check" and answer == "yes":
+            hit = SafetyHit("crisis", 1.0, text, language, "yes to the direct check")
         if hit is not None:
             conv.safety_mode = conv.safety_mode or hit.kind == "crisis"
-            said = conv.pick(f"{language}:{hit.kind}", self.safety.replies(hit.kind, language))
-            return Reply(text, language, hit.kind, None, None, said, hit.score * 100,
-                         "safety" if conv.safety_mode else "normal")
+            return self._safety_reply(hit.kind, text, conv, language, hit.score)
 
         cmd = matcher.command(text)
         if cmd.id is not None:
@@ -108,9 +128,14 @@ class Responder:
             return Reply(text, language, "command", None, cmd.id, said, cmd.score,
                          "safety" if conv.safety_mode else "normal")
 
+        if pending is not None and (answer is not None or pending == "check"):
+            return self._answer(pending, answer, text, conv, language)
+
         if conv.safety_mode:
             # After a crisis: no theme reflections for the rest of the session.
-            said = conv.pick(f"{language}:checkin", self.safety.checkin(language))
+            lines = self.aftercare.lines("after_crisis", "checkin", language) if conv.reassured \
+                else self.safety.checkin(language)
+            said = self.aftercare.fill(conv.pick(f"{language}:checkin:{conv.reassured}", lines), language)
             return Reply(text, language, "fallback", None, None, said, 0.0, "safety")
 
         match = matcher.theme(text)
@@ -130,6 +155,35 @@ class Responder:
         conv.themes[theme.id] += 1
         return Reply(text, language, "reflection", theme.id, None, f"{reflection} {closing}", match.score)
 
+    def _safety_reply(self, kind: str, text: str, conv: Conversation, language: str, score: float,
+                      step: tuple[str, str] | None = None) -> Reply:
+        """A crisis, unsafe or check reply, its numbers filled in for the person's region."""
+        lines = self.aftercare.lines(*step, language) if step else self.safety.replies(kind, language)
+        said = self.aftercare.fill(conv.pick(f"{language}:{kind}", lines), language)
+        advice = self.aftercare.advice(language)
+        if advice and kind != "check" and not conv.region_advised:
+            said, conv.region_advised = f"{said} {advice}", True
+        conv.pending = {"crisis": "after_crisis", "check": "check"}.get(kind)
+        if conv.keep_numbers != "crisis":
+            conv.keep_numbers = "crisis" if kind in ("crisis", "check") else "unsafe"
+        return Reply(text, language, kind, None, None, said, score * 100,
+                     "safety" if conv.safety_mode else "normal")
+
+    def _answer(self, pending: str, answer: str | None, text: str, conv: Conversation, language: str) -> Reply:
+        """The answer to the breathing offer after a crisis, or to the direct check."""
+        if pending == "check":
+            key = "no" if answer == "no" else "unclear"
+        else:
+            key = answer
+            conv.reassured = conv.reassured or answer in ("safe", "called")
+        said = self.aftercare.fill(conv.pick(f"{language}:{pending}:{key}", self.aftercare.lines(pending, key, language)),
+                                   language)
+        mode = "safety" if conv.safety_mode else "normal"
+        if pending == "after_crisis" and key == "yes":
+            # A yes to breathing is the breathe command: the session starts the cues at once.
+            return Reply(text, language, "command", None, "breathe", said, 100.0, mode, answer=key)
+        return Reply(text, language, "aftercare", None, None, said, 100.0, mode, answer=key)
+
     def _command_reply(self, command: str, conv: Conversation, language: str) -> str:
         replies = self.packs[language].commands[command].replies
         if command == "repeat":
@@ -141,8 +195,19 @@ class Responder:
         return conv.pick(f"{language}:command:{command}", replies) if replies else ""
 
     def summary(self, conv: Conversation, language: str | None = None) -> str:
-        """One or two sentences naming the themes that came up most."""
+        """One or two sentences naming the themes that came up most; after a safety reply,
+        the goodbye that keeps the numbers follows."""
         language = language or (self.language if self.language != "auto" else "en")
+        return f"{self._themes_summary(conv, language)} {self.keep_numbers(conv, language)}".strip()
+
+    def keep_numbers(self, conv: Conversation, language: str) -> str:
+        """The goodbye's numbers after a crisis, unsafe or check reply; '' otherwise."""
+        if conv.keep_numbers is None:
+            return ""
+        lines = self.aftercare.lines("goodbye", conv.keep_numbers, language)
+        return self.aftercare.fill(conv.pick(f"{language}:goodbye", lines), language)
+
+    def _themes_summary(self, conv: Conversation, language: str) -> str:
         pack = self.packs[language]
         top = [t for t, _ in conv.themes.most_common(2)]
         if not top:

@@ -19,6 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+# The helplines follow the locale (en_GB -> Samaritans): tests run without a country in
+# it, so the language's home region (US, NL) applies unless a test sets one.
+for _key in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_key, None)
+os.environ["LANG"] = "C.UTF-8"
+
 # Tests that use these fixtures load the real model or voice: marked slow automatically.
 SLOW_FIXTURES = {"model", "transcriber", "voice", "stages", "listened", "card", "home"}
 SOUNDCARD_FIXTURES = {"card"}
