@@ -38,6 +38,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-device", default=None, help="microphone, by name or index (see 'haven devices')")
     p.add_argument("--output-device", default=None, help="speakers, by name or index")
     p.add_argument("--pause", type=float, default=None, help=f"seconds of silence that end an utterance (default {PAUSE_S:g})")
+    p.add_argument("--region", default=None, metavar="CC",
+                   help="whose helplines to give, a country code such as US, GB, IE, CA, AU, NZ, NL, BE "
+                        "(default: from the locale)")
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
 
 

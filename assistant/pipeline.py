@@ -44,7 +44,7 @@ class Stages:
         try:
             if voice is not None:
                 voice.start()  # the worker process starts while the model loads
-            responder = Responder(language)  # bad prompts fail before the slow model load
+            responder = Responder(language, region=settings.region)  # bad prompts fail before the slow model load
             transcriber = Transcriber(resolve_model(settings.model), language)
             transcriber.warm_up()
             if voice is not None:

@@ -32,6 +32,21 @@ def _prompts():
     return "English and Dutch texts load and validate"
 
 
+def _region(setting: str | None, language: str):
+    """Whose helplines a crisis reply gives, and why (the setting, the locale, the language)."""
+    from assistant.aftercare import Aftercare
+
+    care = Aftercare(region=setting)
+    region, source = care.region(language if language != "auto" else "en")
+    lines = care.helplines(language if language != "auto" else "en")
+    if not lines.known:
+        raise HavenError(f"region {region} (from the {source}) has no helplines in Haven, so a crisis reply gives "
+                         f"only 112; set region to one of {', '.join(care.directory.regions)} "
+                         f"(--region, or region = \"GB\" in config.toml)")
+    shown = ", ".join(f"{line.name or 'emergency'} {line.number}" for line in lines.lines())
+    return f"{region} (from the {source}): {shown}"
+
+
 def _model(name: str | None, language: str):
     from assistant.models import resolve_model
     from assistant.transcriber import Transcriber
@@ -76,6 +91,7 @@ def run(args) -> int:
     language, model = settings.language, settings.model
     checks = [
         _check("prompts", _prompts),
+        _check("region", lambda: _region(settings.region, language)),
         _check("model (en)", lambda: _model(model, "en")),
     ]
     if model in (None, "base") or language in ("nl", "auto"):
