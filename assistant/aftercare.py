@@ -116,12 +116,12 @@ class Aftercare:
                 return answer
         return None
 
-    def screen(self, kind: str, language: str) -> list[str]:
-        """The last lines on screen after a session with a safety reply: the numbers."""
-        texts, lines = self.texts[language].region, self.helplines(language)
-        shown = [f"  {line.name or texts['emergency']}: {line.number}"
-                 for line in lines.lines(("crisis", "abuse") if kind == "unsafe" else ("crisis",))]
-        return [texts["heading"], *shown] + ([texts["unknown"]] if not lines.known else [])
+    def screen(self, numbers: list[dict], language: str) -> list[str]:
+        """The last lines on screen after a session with a safety reply: the numbers
+        (as numbers() gives them), and for an unknown region the advice to set it."""
+        texts = self.texts[language].region
+        shown = [f"  {n['name']}: {n['number']}" for n in numbers]
+        return [texts["heading"], *shown] + ([] if self.helplines(language).known else [texts["unknown"]])
 
     def numbers(self, kind: str, language: str) -> list[dict]:
         """The same for --json: [{"name", "number"}], as the services write them."""

@@ -14,6 +14,7 @@ import threading
 
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
 from assistant.errors import HavenError, on_sigterm
+from assistant.helplines import print_last
 from assistant.settings import PAUSE_S
 
 # Telemetry and hub access are switched off in assistant/__init__.py, before any
@@ -120,4 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        try:
+            sys.stdout.flush()
+            print_last(sys.stderr)  # after a crisis or unsafe reply: the numbers are the last lines
+        except (BrokenPipeError, ValueError):
+            pass
 

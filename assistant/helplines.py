@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +73,31 @@ class Helplines:
         return text
 
 
-def unbreakable(text: str) -> str:
-    """Spaces inside a number made non-breaking, so a terminal never wraps "116 / 123"."""
-    return _DIGITS_INSIDE.sub("\u00a0", text)
+_last_words: list[str] = []
+
+
+def show_last(lines: list[str]) -> None:
+    """Lines the command prints after everything else, so the numbers stay on screen after exit."""
+    _last_words[:] = lines
+
+
+def print_last(stream) -> None:
+    """Called by cli.main once the command has ended, however it ended (then forgotten)."""
+    if _last_words:
+        stream.write("\n" + "\n".join(_last_words) + "\n")
+        stream.flush()
+        _last_words.clear()
+
+
+def wrap(text: str, width: int, indent: int = 0) -> str:
+    """The text in lines of at most `width` characters that never break inside a number
+    ("116 123" stays whole). Rich breaks at any space, non-breaking ones too, so the views
+    hand it lines already cut; `indent` spaces start every line after the first."""
+    kept = _DIGITS_INSIDE.sub("\0", text)  # not whitespace to textwrap: a number is one word
+    pad = " " * indent
+    lines = textwrap.wrap(kept, max(width, 20) + indent, initial_indent=pad, subsequent_indent=pad,
+                          break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines)[indent:].replace("\0", " ")
 
 
 def check_region(value) -> str:

@@ -207,6 +207,14 @@ class Responder:
         lines = self.aftercare.lines("goodbye", conv.keep_numbers, language)
         return self.aftercare.fill(conv.pick(f"{language}:goodbye", lines), language)
 
+    def numbers_kept(self, conv: Conversation, language: str) -> list[dict]:
+        """The helplines the goodbye names, for --json and the screen: [] without a safety reply."""
+        return self.aftercare.numbers(conv.keep_numbers, language) if conv.keep_numbers else []
+
+    def voiced(self, text: str, language: str) -> str:
+        """The text as the voice says it: the region's numbers in their spoken form."""
+        return self.aftercare.helplines(language).spoken(text)
+
     def _themes_summary(self, conv: Conversation, language: str) -> str:
         pack = self.packs[language]
         top = [t for t, _ in conv.themes.most_common(2)]

@@ -185,14 +185,22 @@ class Session:
             return
         self._go(ENDING)
         self.stopped = True
-        self.emit(Summary(text=self._closing or self.closing_words(None), reason=reason,
-                          themes=[t for t, _ in self.conv.themes.most_common()], utterances=self.utterances))
+        language = self._language(None)
+        self.emit(Summary(text=self._closing or self.closing_words(language), reason=reason,
+                          themes=[t for t, _ in self.conv.themes.most_common()], utterances=self.utterances,
+                          helplines=self.responder.numbers_kept(self.conv, language)))
 
     def closing_words(self, language: str | None) -> str:
-        """What Haven says last: the summary of what came up."""
-        if language is None:
-            language = self.s.language if self.s.language != "auto" else None
-        return self.responder.summary(self.conv, language)
+        """What Haven says last: the summary of what came up (and, after a safety reply, the numbers)."""
+        return self.responder.summary(self.conv, self._language(language))
+
+    def _language(self, language: str | None) -> str:
+        """The language to close in: the setting, or with auto the language last answered in."""
+        if language is not None:
+            return language
+        if self.s.language != "auto":
+            return self.s.language
+        return self.conv.last_reply.language if self.conv.last_reply is not None else "en"
 
     def done(self, output: str | None = None) -> None:
         self.emit(Done(utterances=self.utterances, replies=self.replies, output=output))
@@ -319,7 +327,7 @@ class Session:
         """Haven speaks on its own (not in answer to an utterance), at the clock."""
         at = max(self.clock, self._sound_until)
         if self.voice is not None and self.sink is not None:
-            samples = self.voice.render(text, language, self.rate)
+            samples = self.voice.render(self.responder.voiced(text, language), language, self.rate)
             at = self.sink.play(samples, at)
             self._sound_until = self._speech_until = at + len(samples)
         self.emit(Said(text=text, at_s=round(at / SAMPLE_RATE, 3)))
@@ -338,7 +346,7 @@ class Session:
         at = end = None
         first_s = 0.0
         for sentence in (s for s in _SENTENCE.split(said) if s.strip()):
-            clip = self.voice.render(sentence, reply.language, rate)
+            clip = self.voice.render(self.responder.voiced(sentence, reply.language), reply.language, rate)
             if at is None:
                 first_s = time.perf_counter() - started
                 end = max(int(round((ready_s + first_s) * SAMPLE_RATE)), self._sound_until)
