@@ -127,7 +127,7 @@ class Aftercare:
         """The same for --json: [{"name", "number"}], as the services write them."""
         lines = self.helplines(language)
         return [{"name": line.name or self.texts[language].region["emergency"], "number": line.number}
-                for line in lines.lines(("crisis", "abuse") if kind == "unsafe" else ("crisis",))]
+                for line in lines.lines(("abuse",) if kind == "unsafe" else ("crisis",))]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,3 +133,28 @@ def _responder():
 def states(events: list[dict]) -> list[str]:
     """The state labels in order, without repeats."""
     return [e["state"] for e in events if e["event"] == "state"]
+
+
+class FakeSafety:
+    """TEST DOUBLE, a stand-in for the semantic layer's "check" band (assistant/meaning.py,
+    being built in parallel): SafetyDetector.check will return a SafetyHit with kind "check"
+    when the layer is unsure. Until it lands, this wraps the real detector and answers
+    "check" for the texts it is given; everything else goes to the real detector. Swap it for
+    the real detector once meaning.py gives the check band.
+
+        responder.safety = FakeSafety(responder.safety, {"everyone would be better off without me"})
+    """
+
+    def __init__(self, real, unsure: set[str]):
+        self.real = real
+        self.unsure = {t.lower() for t in unsure}
+
+    def check(self, text: str):
+        from assistant.safety import SafetyHit
+
+        if text.strip().lower() in self.unsure:
+            return SafetyHit("check", 0.5, text, "", "FakeSafety: the check band")
+        return self.real.check(text)
+
+    def __getattr__(self, name):  # replies, checkin, prepared: the real detector's
+        return getattr(self.real, name)
