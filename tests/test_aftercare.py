@@ -226,3 +226,35 @@ def test_a_missing_step_is_named(prompts_copy):
     _edit(path, "[check]\n", "[checks]\n")
     with pytest.raises(PromptsError, match=r"en/aftercare\.toml:\d+: the file has an unknown table 'checks'"):
         Aftercare(prompts_dir=prompts_copy, env={})
+
+
+# --- every way out keeps the number ---
+
+@pytest.mark.parametrize("how", ["interrupt", "input"])
+def test_ctrl_c_and_the_end_of_a_recording_keep_the_number(how):
+    from fakes import Say, run_test
+
+    script = [Say(CRISIS["en"], 1, 3)]
+    evs = run_test(script, 40, interrupt_at=30 if how == "interrupt" else None)
+    summary = next(e for e in evs if e["event"] == "summary")
+    assert summary["reason"] == how
+    assert "988" in summary["text"] and [n["number"] for n in summary["helplines"]] == ["988", "911"]
+
+
+@pytest.mark.parametrize("code,message", [(130, "haven: interrupted"), (143, "haven: stopped (SIGTERM)")])
+def test_the_numbers_come_after_the_last_line_of_an_interrupted_command(monkeypatch, code, message):
+    # cli.main prints the kept numbers after everything else, its own one line included.
+    from assistant import cli
+    from assistant.helplines import show_last
+    from conftest import haven_here
+
+    def interrupted(args):
+        show_last(["If you need someone:", "  the 988 Lifeline: 988"])
+        error = KeyboardInterrupt()
+        error.exit_code = code
+        raise error
+
+    monkeypatch.setitem(cli.COMMANDS, "listen", interrupted)
+    result = haven_here("listen")
+    assert result.returncode == code
+    assert [l for l in result.stderr.splitlines() if l.strip()][-3:] == [message, "If you need someone:", "  the 988 Lifeline: 988"]
