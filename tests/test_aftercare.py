@@ -258,3 +258,24 @@ def test_the_numbers_come_after_the_last_line_of_an_interrupted_command(monkeypa
     result = haven_here("listen")
     assert result.returncode == code
     assert [l for l in result.stderr.splitlines() if l.strip()][-3:] == [message, "If you need someone:", "  the 988 Lifeline: 988"]
+
+
+def test_the_journal_summary_names_the_numbers(tmp_path):
+    from fakes import Say, run_test
+
+    from assistant.events import Done, Listening, ReplyEvent, Summary
+    from assistant.journal import Journal
+
+    evs = run_test([Say(CRISIS["en"], 1, 3), Say("stop", 30, 31)], 60)
+    j = Journal(tmp_path, "recording test.wav")
+    j.record(Listening())
+    for e in evs:
+        if e["event"] == "reply":
+            j.record(ReplyEvent(**{k: v for k, v in e.items() if k != "event"}))
+        elif e["event"] == "summary":
+            j.record(Summary(**{k: v for k, v in e.items() if k != "event"}))
+    j.record(Done())
+    j.close()
+    text = next(tmp_path.iterdir()).read_text(encoding="utf-8")
+    summary = text[text.index("## Summary"):]
+    assert "988" in summary and "911" in summary, summary
