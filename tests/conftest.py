@@ -129,6 +129,25 @@ def haven_here(*args, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
+@pytest.fixture
+def prompts_copy(tmp_path) -> Path:
+    """A copy of prompts/ to break on purpose (the loaders' file-and-line errors)."""
+    import shutil
+
+    target = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", target)
+    return target
+
+
+def edit_file(path: Path, old: str, new: str) -> int:
+    """Replace the first occurrence; returns the 1-based line where the new text starts."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    index = text.index(old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[:index].count("\n") + 1
+
+
 def events(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 

@@ -5,17 +5,15 @@ branch in English and Dutch, through the real Responder and the texts in prompts
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 
 from assistant.aftercare import Aftercare
 from assistant.errors import PromptsError
 from assistant.responder import Conversation, Responder
+from conftest import edit_file
 from fakes import FakeSafety
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 CRISIS = {"en": "I don't want to live anymore", "nl": "ik wil niet meer leven"}
 UNSAFE = {"en": "he hit me last night and I'm scared to go home", "nl": "hij heeft me gisteren geslagen"}
 UNSURE = {"en": "sometimes I think everyone would be better off without me",
@@ -193,37 +191,26 @@ def test_the_screen_ends_with_the_numbers(responders, care):
 
 # --- the texts are data, checked with file and line ---
 
-@pytest.fixture
-def prompts_copy(tmp_path) -> Path:
-    target = tmp_path / "prompts"
-    shutil.copytree(PROMPTS, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return text[:text.index(old)].count("\n") + 1
+# prompts_copy: the fixture in conftest.py
 
 
 def test_a_digit_in_a_reply_names_file_and_line(prompts_copy):
     path = prompts_copy / "nl" / "aftercare.toml"
-    line = _edit(path, "Dat is goed, het hoeft niet.", "Dat is goed, bel 113.")
+    line = edit_file(path, "Dat is goed, het hoeft niet.", "Dat is goed, bel 113.")
     with pytest.raises(PromptsError, match=rf"nl/aftercare\.toml:{line}: \[after_crisis\] no: numbers only as placeholders"):
         Aftercare(prompts_dir=prompts_copy, env={})
 
 
 def test_an_unknown_answer_names_file_and_line(prompts_copy):
     path = prompts_copy / "en" / "aftercare.toml"
-    line = _edit(path, "\nyes = [\"yes\"", "\nmaybe_yes = [\"hm\"]\nyes = [\"yes\"") + 1
+    line = edit_file(path, "\nyes = [\"yes\"", "\nmaybe_yes = [\"hm\"]\nyes = [\"yes\"") + 1
     with pytest.raises(PromptsError, match=rf"en/aftercare\.toml:{line}: \[answers\] has an unknown key 'maybe_yes'"):
         Aftercare(prompts_dir=prompts_copy, env={})
 
 
 def test_a_missing_step_is_named(prompts_copy):
     path = prompts_copy / "en" / "aftercare.toml"
-    _edit(path, "[check]\n", "[checks]\n")
+    edit_file(path, "[check]\n", "[checks]\n")
     with pytest.raises(PromptsError, match=r"en/aftercare\.toml:\d+: the file has an unknown table 'checks'"):
         Aftercare(prompts_dir=prompts_copy, env={})
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from assistant.errors import HavenError, PromptsError
 from assistant.helplines import Directory, choose_region, region_from_locale, wrap
-from conftest import assert_one_line_error, haven_here
+from conftest import assert_one_line_error, edit_file, haven_here
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 REGIONS = ("US", "GB", "IE", "CA", "AU", "NZ", "NL", "BE")
@@ -145,28 +144,17 @@ def test_a_bad_region_in_the_config_names_the_line(tmp_path, monkeypatch):
 
 # --- helplines.toml checked with file and line ---
 
-@pytest.fixture
-def prompts_copy(tmp_path) -> Path:
-    target = tmp_path / "prompts"
-    shutil.copytree(PROMPTS, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return text[:text.index(old)].count("\n") + 1
+# prompts_copy: the fixture in conftest.py
 
 
 def test_a_number_that_is_not_one_names_file_and_line(prompts_copy):
-    line = _edit(prompts_copy / "helplines.toml", 'number = "116 123"', 'number = "116 SAMARITANS"')
+    line = edit_file(prompts_copy / "helplines.toml", 'number = "116 123"', 'number = "116 SAMARITANS"')
     with pytest.raises(PromptsError, match=rf"prompts/helplines\.toml:{line}: \[GB\.crisis\] number"):
         Directory(prompts_copy)
 
 
 def test_a_missing_source_is_refused(prompts_copy):
-    _edit(prompts_copy / "helplines.toml", 'source = "https://www.1712.be/nl/over-1712 (hulplijn', 'sourc = "(hulplijn')
+    edit_file(prompts_copy / "helplines.toml", 'source = "https://www.1712.be/nl/over-1712 (hulplijn', 'sourc = "(hulplijn')
     with pytest.raises(PromptsError, match=r"prompts/helplines\.toml:\d+: \[BE\.abuse\] has an unknown key 'sourc'"):
         Directory(prompts_copy)
 

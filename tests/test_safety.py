@@ -8,7 +8,6 @@ is there. A malformed safety.toml must stop Haven with the file and the line.
 from __future__ import annotations
 
 import re
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from assistant.errors import PromptsError
 from assistant.library import COMMANDS, KINDS, THEMES
 from assistant.safety import MAX_REPLY_WORDS, SafetyDetector, SafetyHit
+from conftest import edit_file as _edit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -272,22 +272,7 @@ def test_unknown_kind_or_language(detector):
 # --- malformed safety.toml: file and line in the message --------------------
 
 
-@pytest.fixture
-def prompts_copy(tmp_path) -> Path:
-    target = tmp_path / "prompts"
-    shutil.copytree(PROMPTS, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    """Replace the first occurrence; returns the 1-based line where the new text starts."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    index = text.index(old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return text[:index].count("\n") + 1
-
-
+# prompts_copy: the fixture in conftest.py
 def _first_pattern(path: Path, table: str) -> str:
     text = path.read_text(encoding="utf-8")
     after = text[text.index(f"\n[{table}]\n"):]
