@@ -29,6 +29,9 @@ class Reply:
     """What was heard."""
     language: str
     kind: str
+    """reflection, crisis, unsafe, command or fallback (THEMES.md); in the safety flow also
+    check (Haven asks directly about ending one's life) and aftercare (the answer to a safety
+    reply or to that question; a yes to breathing is the command breathe)."""
     theme: str | None
     command: str | None
     reply: str

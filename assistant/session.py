@@ -184,9 +184,14 @@ class Session:
         if self.stopped:
             return
         self._go(ENDING)
-        self.stopped = True
         language = self._language(None)
-        self.emit(Summary(text=self._closing or self.closing_words(language), reason=reason,
+        closing = self._closing or self.closing_words(language)
+        if reason == "input" and not self._closing and self.conv.keep_numbers:
+            # The recording ended after a safety reply: the goodbye with the numbers is said
+            # too (after Ctrl-C or SIGTERM the sound is already gone; the screen keeps them).
+            self._say(closing, language)
+        self.stopped = True
+        self.emit(Summary(text=closing, reason=reason,
                           themes=[t for t, _ in self.conv.themes.most_common()], utterances=self.utterances,
                           helplines=self.responder.numbers_kept(self.conv, language)))
 

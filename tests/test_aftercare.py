@@ -266,3 +266,15 @@ def test_the_journal_summary_names_the_numbers(tmp_path):
     text = next(tmp_path.iterdir()).read_text(encoding="utf-8")
     summary = text[text.index("## Summary"):]
     assert "988" in summary and "911" in summary, summary
+
+
+def test_the_end_of_a_recording_says_the_goodbye_with_the_number():
+    from fakes import Say, run_test
+
+    evs = run_test([Say(CRISIS["en"], 1, 3)], 60)
+    said = [e for e in evs if e["event"] == "said"]
+    summary = next(e for e in evs if e["event"] == "summary")
+    assert said and said[-1]["text"] == summary["text"] and "988" in said[-1]["text"]
+    # Without a safety reply the recording ends as before: nothing said.
+    evs = run_test([Say("he never listens to me", 1, 3)], 30)
+    assert not [e for e in evs if e["event"] == "said"]
