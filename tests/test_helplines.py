@@ -166,3 +166,22 @@ def test_a_region_without_an_emergency_number_is_refused(prompts_copy):
     path.write_text(text[:start], encoding="utf-8")
     with pytest.raises(PromptsError, match=r"prompts/helplines\.toml:\d+: \[BE\] needs an \[BE\.emergency\] table"):
         Directory(prompts_copy)
+
+
+def test_doctor_shows_the_region_and_why(monkeypatch):
+    from assistant.commands.doctor import _check, _region
+
+    monkeypatch.setenv("LANG", "en_IE.UTF-8")
+    shown = _check("region", lambda: _region(None, "en"))
+    assert shown["ok"] and shown["detail"].startswith("IE (from the locale)") and "116 123" in shown["detail"]
+    unknown = _check("region", lambda: _region("DE", "en"))
+    assert not unknown["ok"] and "only 112" in unknown["fix"] and "--region" in unknown["fix"]
+
+
+@pytest.mark.slow  # a process of its own
+def test_the_locale_of_a_real_process():
+    from conftest import run_haven
+
+    result = run_haven("reflect", "--json", "--language", "nl", "ik wil niet meer leven", env={"LANG": "nl_BE.UTF-8"})
+    assert result.returncode == 0, result.stderr
+    assert "1813" in json.loads(result.stdout)["reply"]
