@@ -201,9 +201,9 @@ class Responder:
         """One or two sentences naming the themes that came up most; after a safety reply,
         the goodbye that keeps the numbers follows."""
         language = language or (self.language if self.language != "auto" else "en")
-        return f"{self._themes_summary(conv, language)} {self.keep_numbers(conv, language)}".strip()
+        return f"{self._themes_summary(conv, language)} {self.goodbye_numbers(conv, language)}".strip()
 
-    def keep_numbers(self, conv: Conversation, language: str) -> str:
+    def goodbye_numbers(self, conv: Conversation, language: str) -> str:
         """The goodbye's numbers after a crisis, unsafe or check reply; '' otherwise."""
         if conv.keep_numbers is None:
             return ""

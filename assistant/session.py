@@ -48,6 +48,7 @@ TRANSITIONS = {
 
 SLOWER = 0.85  # each "slower" multiplies the speaking rate by this
 SAFETY_RATE = 0.85  # crisis and safety replies are spoken more slowly
+SAFETY_KINDS = ("crisis", "unsafe", "check")  # answered even while paused or breathing, and slowly
 MAX_BREATHING_TAIL = 900.0  # seconds a breathing session may run past the end of a recording
 BREATHING_GAP_S = 0.5  # from the end of "let's breathe together" to the first breath
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -277,7 +278,7 @@ class Session:
     def _carry_out(self, reply: Reply) -> str:
         """Commands change the session; returns what Haven says."""
         said = reply.reply
-        if reply.kind in ("crisis", "unsafe"):
+        if reply.kind in SAFETY_KINDS:
             self._stop_breathing()
             return said  # safety is answered even while paused or breathing
         if self.guide is not None:
@@ -346,7 +347,7 @@ class Session:
         """
         if not said or self.voice is None:
             return None, None, 0.0, 0.0
-        rate = int(self.rate * SAFETY_RATE) if reply.kind in ("crisis", "unsafe") else self.rate
+        rate = int(self.rate * SAFETY_RATE) if reply.kind in SAFETY_KINDS else self.rate
         started = time.perf_counter()
         at = end = None
         first_s = 0.0

@@ -278,3 +278,14 @@ def test_the_end_of_a_recording_says_the_goodbye_with_the_number():
     # Without a safety reply the recording ends as before: nothing said.
     evs = run_test([Say("he never listens to me", 1, 3)], 30)
     assert not [e for e in evs if e["event"] == "said"]
+
+
+def test_the_direct_check_is_asked_even_while_paused(monkeypatch):
+    from fakes import Say, _responder, run_test
+
+    responder = _responder()
+    monkeypatch.setattr(responder, "safety", FakeSafety(responder.safety, {UNSURE["en"]}))
+    evs = run_test([Say("wait a moment", 1, 2), Say(UNSURE["en"], 10, 13)], 40)
+    replies = [e for e in evs if e["event"] == "reply"]
+    assert [(r["kind"], r["command"]) for r in replies] == [("command", "pause"), ("check", None)]
+    assert replies[1]["reply"]  # said, not swallowed by the pause
