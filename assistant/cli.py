@@ -14,6 +14,7 @@ import threading
 
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
 from assistant.errors import HavenError, on_sigterm
+from assistant.helplines import print_last
 from assistant.settings import PAUSE_S
 
 # Telemetry and hub access are switched off in assistant/__init__.py, before any
@@ -38,6 +39,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-device", default=None, help="microphone, by name or index (see 'haven devices')")
     p.add_argument("--output-device", default=None, help="speakers, by name or index")
     p.add_argument("--pause", type=float, default=None, help=f"seconds of silence that end an utterance (default {PAUSE_S:g})")
+    p.add_argument("--region", default=None, metavar="CC",
+                   help="whose helplines to give, a country code such as US, GB, IE, CA, AU, NZ, NL, BE "
+                        "(default: from the locale)")
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
 
 
@@ -117,4 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        try:
+            sys.stdout.flush()
+            print_last(sys.stderr)  # after a crisis or unsafe reply: the numbers are the last lines
+        except (BrokenPipeError, ValueError):
+            pass
 

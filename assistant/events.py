@@ -60,6 +60,8 @@ class ReplyEvent(Event):
     reply: str = ""
     score: float = 0.0
     mode: str = "normal"
+    answer: str | None = None
+    """After a safety reply, what the answer was heard as (responder.Reply.answer); else null."""
     reply_start_s: float | None = None
     """Where the spoken reply starts on the timeline (None with --no-speak)."""
     reply_end_s: float | None = None
@@ -109,6 +111,9 @@ class Summary(Event):
     utterances: int = 0
     reason: str = "stop"
     """How the session ended: stop (said), interrupt (Ctrl-C), terminate (SIGTERM), input (the recording ended)."""
+    helplines: list = field(default_factory=list)
+    """After a crisis, unsafe or check reply: [{"name", "number"}] for the person's region, the
+    numbers as the services write them (the closing words say them too)."""
 
 
 @dataclass

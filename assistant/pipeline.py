@@ -45,11 +45,12 @@ class Stages:
         try:
             if voice is not None:
                 voice.start()  # the worker process starts while the model loads
-            check_prompts()  # bad prompts fail before the slow model load
+            check_prompts(region=settings.region)  # bad prompts fail before the slow model load
             meaning = preload_meaning()  # the encoder loads while whisper does
             transcriber = Transcriber(resolve_model(settings.model), language)
             transcriber.warm_up()
-            responder = Responder(language, meaning=meaning.result())  # a ModelError here stops Haven
+            responder = Responder(language, region=settings.region,
+                                  meaning=meaning.result())  # a ModelError here stops Haven
             if voice is not None:
                 voice.render("Hello.")  # also checks the voice exists
                 if language in ("nl", "auto"):

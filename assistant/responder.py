@@ -15,11 +15,12 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.aftercare import Aftercare
 from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
 from assistant.meaning import FALLBACK, Meaning, matcher_features, shared_meaning
-from assistant.safety import SafetyDetector
+from assistant.safety import SafetyDetector, SafetyHit
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
 
@@ -32,6 +33,9 @@ class Reply:
     """What was heard."""
     language: str
     kind: str
+    """reflection, crisis, unsafe, command or fallback (THEMES.md); in the safety flow also
+    check (Haven asks directly about ending one's life) and aftercare (the answer to a safety
+    reply or to that question; a yes to breathing is the command breathe)."""
     theme: str | None
     command: str | None
     reply: str
@@ -39,11 +43,14 @@ class Reply:
     score: float
     mode: str = "normal"
     """'safety' once a crisis was heard: the session stays there."""
+    answer: str | None = None
+    """What a reply after a safety reply heard (aftercare.ANSWERS, or 'unclear' after a check)."""
 
     def fields(self) -> dict:
         return {
             "text": self.text, "language": self.language, "kind": self.kind, "theme": self.theme,
             "command": self.command, "reply": self.reply, "score": round(self.score, 1), "mode": self.mode,
+            "answer": self.answer,
         }
 
 
@@ -58,6 +65,14 @@ class Conversation:
     themes: Counter = field(default_factory=Counter)
     safety_mode: bool = False
     turns: int = 0
+    # The safety flow (aftercare.py):
+    pending: str | None = None
+    """What Haven just asked, heard on the next utterance only: 'after_crisis' or 'check'."""
+    keep_numbers: str | None = None
+    """'crisis' or 'unsafe' once such a reply (or the check) was given: the goodbye keeps the numbers."""
+    reassured: bool = False
+    """The person said they are safe or called someone: no "are you safe?" again."""
+    region_advised: bool = False
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -72,19 +87,22 @@ class Conversation:
         return choice
 
 
-def check_prompts(prompts_dir: Path | None = None) -> None:
-    """Load and validate every text a Responder needs (a PromptsError names file and line),
-    without the meaning layer: fast, so that a bad file stops Haven before slow loads."""
+def check_prompts(prompts_dir: Path | None = None, region: str | None = None) -> None:
+    """Load and validate every text a Responder needs (a PromptsError names file and line)
+    and the region, without the meaning layer: fast, so that a bad file stops Haven before
+    the slow loads."""
     for lang in ("en", "nl"):
         language_pack(lang, prompts_dir)
     SafetyDetector(("en", "nl"), prompts_dir)
+    Aftercare(("en", "nl"), prompts_dir, region)
 
 
 class Responder:
     def __init__(self, language: str = "en", prompts_dir: Path | None = None,
-                 settings: MatcherSettings | None = None, meaning: Meaning | None = None,
-                 words_only: bool = False):
-        """meaning: the encoder and heads (default: the process's shared one).
+                 settings: MatcherSettings | None = None, region: str | None = None,
+                 meaning: Meaning | None = None, words_only: bool = False):
+        """region: whose helplines the safety replies give (helplines.py).
+        meaning: the encoder and heads (default: the process's shared one).
         words_only: the rules and matcher alone, without the meaning layer: only for the
         benchmarks' "rules alone" column, never for a person."""
         self.language = language
@@ -94,6 +112,7 @@ class Responder:
         self.matchers = {lang: Matcher(self.packs[lang], settings) for lang in languages}
         self.meaning = None if words_only else (meaning or shared_meaning())
         self.safety = SafetyDetector(languages, prompts_dir, meaning=self.meaning)
+        self.aftercare = Aftercare(languages, prompts_dir, region)
 
     def pack(self, language: str) -> LanguagePack:
         return self.packs[language]
@@ -113,11 +132,23 @@ class Responder:
         pack, matcher = self.packs[language], self.matchers[language]
 
         hit = self.safety.check(text)
+        if hit is not None and hit.by == "meaning" and matcher.command(text).id is not None:
+            # "I'm gonna quit now, goodbye": a command the matcher's precise rules hear beats
+            # the meaning layer alone (a farewell to Haven is not a farewell to life); the
+            # rules still beat every command.
+            hit = None
+        pending, conv.pending = conv.pending, None  # an answer is heard once: nothing loops
+        if hit is not None and hit.kind == "check":
+            if conv.safety_mode or pending == "check":
+                hit = None  # already in safety mode, or just asked: the check-in or the answer below
+            else:
+                return self._safety_reply("check", text, conv, language, hit.score, ("check", "question"))
+        answer = self.aftercare.answer(text, language) if pending and hit is None else None
+        if pending == "check" and answer == "yes":
+            hit = SafetyHit("crisis", 1.0, text, language, "yes to the direct check")
         if hit is not None:
             conv.safety_mode = conv.safety_mode or hit.kind == "crisis"
-            said = conv.pick(f"{language}:{hit.kind}", self.safety.replies(hit.kind, language))
-            return Reply(text, language, hit.kind, None, None, said, hit.score * 100,
-                         "safety" if conv.safety_mode else "normal")
+            return self._safety_reply(hit.kind, text, conv, language, hit.score)
 
         kind, label, score = self._intent(text, language)
         if kind == "command":
@@ -125,9 +156,14 @@ class Responder:
             return Reply(text, language, "command", None, label, said, score,
                          "safety" if conv.safety_mode else "normal")
 
+        if pending is not None and (answer is not None or pending == "check"):
+            return self._answer(pending, answer, text, conv, language)
+
         if conv.safety_mode:
             # After a crisis: no theme reflections for the rest of the session.
-            said = conv.pick(f"{language}:checkin", self.safety.checkin(language))
+            lines = self.aftercare.lines("after_crisis", "checkin", language) if conv.reassured \
+                else self.safety.checkin(language)
+            said = self.aftercare.fill(conv.pick(f"{language}:checkin:{conv.reassured}", lines), language)
             return Reply(text, language, "fallback", None, None, said, 0.0, "safety")
 
         if kind == "fallback":
@@ -149,23 +185,54 @@ class Responder:
     def _intent(self, text: str, language: str) -> tuple[str, str | None, float]:
         """("command", id, score), ("reflection", theme id, score) or ("fallback", None, score).
 
-        With the meaning layer: the stacked decision over the matcher's numbers and the
-        meaning head (assistant.meaning.Meaning.intent), which gives way to an open
-        invitation when it is unsure. Words only: the matcher's command, then its theme."""
+        The matcher's command first (its rules are precise). Then, with the meaning layer,
+        Meaning.intent: a command only the meaning head is sure of, else the stacked
+        decision over the matcher's numbers and the meaning head, which gives way to an
+        open invitation when it is unsure. Words only: the matcher's theme."""
         matcher = self.matchers[language]
+        cmd = matcher.command(text)
+        if cmd.id is not None:
+            return "command", cmd.id, cmd.score
         if self.meaning is None:
-            cmd = matcher.command(text)
-            if cmd.id is not None:
-                return "command", cmd.id, cmd.score
             match = matcher.theme(text)
             return ("fallback", None, match.score) if match.id is None else ("reflection", match.id, match.score)
-        decided = self.meaning.intent(self.meaning.features(text), matcher_features(matcher, text), language)
+        decided = self.meaning.intent(self.meaning.features(text), matcher_features(matcher, text), language,
+                                      matched=matcher.theme(text).id)
         score = round(decided.probability * 100, 1)
         if decided.label == FALLBACK:
             return "fallback", None, score
         if decided.label.startswith("command:"):
             return "command", decided.label.split(":", 1)[1], score
         return "reflection", decided.label, score
+
+    def _safety_reply(self, kind: str, text: str, conv: Conversation, language: str, score: float,
+                      step: tuple[str, str] | None = None) -> Reply:
+        """A crisis, unsafe or check reply, its numbers filled in for the person's region."""
+        lines = self.aftercare.lines(*step, language) if step else self.safety.replies(kind, language)
+        said = self.aftercare.fill(conv.pick(f"{language}:{kind}", lines), language)
+        advice = self.aftercare.advice(language)
+        if advice and kind != "check" and not conv.region_advised:
+            said, conv.region_advised = f"{said} {advice}", True
+        conv.pending = {"crisis": "after_crisis", "check": "check"}.get(kind)
+        if conv.keep_numbers != "crisis":
+            conv.keep_numbers = "crisis" if kind in ("crisis", "check") else "unsafe"
+        return Reply(text, language, kind, None, None, said, score * 100,
+                     "safety" if conv.safety_mode else "normal")
+
+    def _answer(self, pending: str, answer: str | None, text: str, conv: Conversation, language: str) -> Reply:
+        """The answer to the breathing offer after a crisis, or to the direct check."""
+        if pending == "check":
+            key = "no" if answer == "no" else "unclear"
+        else:
+            key = answer
+            conv.reassured = conv.reassured or answer in ("safe", "called")
+        said = self.aftercare.fill(conv.pick(f"{language}:{pending}:{key}", self.aftercare.lines(pending, key, language)),
+                                   language)
+        mode = "safety" if conv.safety_mode else "normal"
+        if pending == "after_crisis" and key == "yes":
+            # A yes to breathing is the breathe command: the session starts the cues at once.
+            return Reply(text, language, "command", None, "breathe", said, 100.0, mode, answer=key)
+        return Reply(text, language, "aftercare", None, None, said, 100.0, mode, answer=key)
 
     def _command_reply(self, command: str, conv: Conversation, language: str) -> str:
         replies = self.packs[language].commands[command].replies
@@ -178,8 +245,27 @@ class Responder:
         return conv.pick(f"{language}:command:{command}", replies) if replies else ""
 
     def summary(self, conv: Conversation, language: str | None = None) -> str:
-        """One or two sentences naming the themes that came up most."""
+        """One or two sentences naming the themes that came up most; after a safety reply,
+        the goodbye that keeps the numbers follows."""
         language = language or (self.language if self.language != "auto" else "en")
+        return f"{self._themes_summary(conv, language)} {self.goodbye_numbers(conv, language)}".strip()
+
+    def goodbye_numbers(self, conv: Conversation, language: str) -> str:
+        """The goodbye's numbers after a crisis, unsafe or check reply; '' otherwise."""
+        if conv.keep_numbers is None:
+            return ""
+        lines = self.aftercare.lines("goodbye", conv.keep_numbers, language)
+        return self.aftercare.fill(conv.pick(f"{language}:goodbye", lines), language)
+
+    def numbers_kept(self, conv: Conversation, language: str) -> list[dict]:
+        """The helplines the goodbye names, for --json and the screen: [] without a safety reply."""
+        return self.aftercare.numbers(conv.keep_numbers, language) if conv.keep_numbers else []
+
+    def voiced(self, text: str, language: str) -> str:
+        """The text as the voice says it: the region's numbers in their spoken form."""
+        return self.aftercare.helplines(language).spoken(text)
+
+    def _themes_summary(self, conv: Conversation, language: str) -> str:
         pack = self.packs[language]
         top = [t for t, _ in conv.themes.most_common(2)]
         if not top:

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover
     Levenshtein = None
 
 from assistant.errors import ModelError, PromptsError
+from assistant.helplines import PLACEHOLDERS
 from assistant.library import LANGUAGES, TomlFile, default_prompts_dir
 from assistant.meaning import shared_meaning
 from assistant.textnorm import Normaliser
@@ -62,7 +63,6 @@ MAX_REPLY_WORDS = 70
 _TOP_KEYS = {"normalise", "macros", "idioms", "crisis", "unsafe", "checkin"}
 _KIND_KEYS = {"patterns", "indirect", "replies", "numbers"}
 _MACRO_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DIGIT_RUN = re.compile(r"\d(?:[ \-]?\d)*")
 _CUT = " ~ "  # what an idiom leaves behind: no pattern can match across it
 # The prepared text is words with single spaces, so a pattern that starts with \b or ^
 # can only match where a word starts; tried in one combined regex, that is what keeps a
@@ -194,11 +194,6 @@ def _fix_near_misses(text: str, targets: tuple[str, ...]) -> str:
                 changed = True
                 break
     return " ".join(words) if changed else text
-
-
-def _digits(text: str) -> set[str]:
-    """The phone numbers in a text, as digit strings: '9 8 8' and '0800-0113' included."""
-    return {re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(text)}
 
 
 class _Loader:
@@ -335,24 +330,32 @@ class _Loader:
         return regex
 
     def replies(self, table: dict, header: str, minimum: int) -> list[str]:
+        """Reply templates: the numbers are placeholders, filled in per region (helplines.py)."""
         replies = self.strings(table, header, "replies", minimum=minimum)
         numbers = self.strings(table, header, "numbers")
         for number in numbers:
-            if not re.fullmatch(r"[\d \-]+", number):
+            if number.strip("{}") not in PLACEHOLDERS or not number.startswith("{"):
                 raise self.error(
-                    f"[{header}] numbers: {number!r} is not a phone number (digits, spaces and dashes only)",
+                    f"[{header}] numbers: {number!r} is not a placeholder; use one of "
+                    + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
                     self.value_line(header, number, "numbers"),
                 )
         for reply in replies:
             line = self.value_line(header, reply, "replies")
-            present = _digits(reply)
             for number in numbers:
-                if re.sub(r"\D", "", number) not in present:
+                if number not in reply:
                     raise self.error(
                         f"[{header}] a reply does not give the number {number}; every reply of this "
                         f"kind must: {reply[:60]!r}...",
                         line,
                     )
+            unknown = [p for p in _MACRO_REF.findall(reply) if p not in PLACEHOLDERS]
+            if unknown or re.search(r"\d", reply):
+                raise self.error(
+                    f"[{header}] a reply must give numbers only as placeholders from helplines.toml "
+                    f"({', '.join(f'{{{p}}}' for p in PLACEHOLDERS)}): {reply[:60]!r}...",
+                    line,
+                )
             words = len(reply.split())
             if words > MAX_REPLY_WORDS:
                 raise self.error(

@@ -48,6 +48,7 @@ TRANSITIONS = {
 
 SLOWER = 0.85  # each "slower" multiplies the speaking rate by this
 SAFETY_RATE = 0.85  # crisis and safety replies are spoken more slowly
+SAFETY_KINDS = ("crisis", "unsafe", "check")  # answered even while paused or breathing, and slowly
 MAX_BREATHING_TAIL = 900.0  # seconds a breathing session may run past the end of a recording
 BREATHING_GAP_S = 0.5  # from the end of "let's breathe together" to the first breath
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -184,15 +185,28 @@ class Session:
         if self.stopped:
             return
         self._go(ENDING)
+        language = self._language(None)
+        closing = self._closing or self.closing_words(language)
+        if reason == "input" and not self._closing and self.conv.keep_numbers:
+            # The recording ended after a safety reply: the goodbye with the numbers is said
+            # too (after Ctrl-C or SIGTERM the sound is already gone; the screen keeps them).
+            self._say(closing, language)
         self.stopped = True
-        self.emit(Summary(text=self._closing or self.closing_words(None), reason=reason,
-                          themes=[t for t, _ in self.conv.themes.most_common()], utterances=self.utterances))
+        self.emit(Summary(text=closing, reason=reason,
+                          themes=[t for t, _ in self.conv.themes.most_common()], utterances=self.utterances,
+                          helplines=self.responder.numbers_kept(self.conv, language)))
 
     def closing_words(self, language: str | None) -> str:
-        """What Haven says last: the summary of what came up."""
-        if language is None:
-            language = self.s.language if self.s.language != "auto" else None
-        return self.responder.summary(self.conv, language)
+        """What Haven says last: the summary of what came up (and, after a safety reply, the numbers)."""
+        return self.responder.summary(self.conv, self._language(language))
+
+    def _language(self, language: str | None) -> str:
+        """The language to close in: the setting, or with auto the language last answered in."""
+        if language is not None:
+            return language
+        if self.s.language != "auto":
+            return self.s.language
+        return self.conv.last_reply.language if self.conv.last_reply is not None else "en"
 
     def done(self, output: str | None = None) -> None:
         self.emit(Done(utterances=self.utterances, replies=self.replies, output=output))
@@ -264,7 +278,7 @@ class Session:
     def _carry_out(self, reply: Reply) -> str:
         """Commands change the session; returns what Haven says."""
         said = reply.reply
-        if reply.kind in ("crisis", "unsafe"):
+        if reply.kind in SAFETY_KINDS:
             self._stop_breathing()
             return said  # safety is answered even while paused or breathing
         if self.guide is not None:
@@ -319,7 +333,7 @@ class Session:
         """Haven speaks on its own (not in answer to an utterance), at the clock."""
         at = max(self.clock, self._sound_until)
         if self.voice is not None and self.sink is not None:
-            samples = self.voice.render(text, language, self.rate)
+            samples = self.voice.render(self.responder.voiced(text, language), language, self.rate)
             at = self.sink.play(samples, at)
             self._sound_until = self._speech_until = at + len(samples)
         self.emit(Said(text=text, at_s=round(at / SAMPLE_RATE, 3)))
@@ -333,12 +347,12 @@ class Session:
         """
         if not said or self.voice is None:
             return None, None, 0.0, 0.0
-        rate = int(self.rate * SAFETY_RATE) if reply.kind in ("crisis", "unsafe") else self.rate
+        rate = int(self.rate * SAFETY_RATE) if reply.kind in SAFETY_KINDS else self.rate
         started = time.perf_counter()
         at = end = None
         first_s = 0.0
         for sentence in (s for s in _SENTENCE.split(said) if s.strip()):
-            clip = self.voice.render(sentence, reply.language, rate)
+            clip = self.voice.render(self.responder.voiced(sentence, reply.language), reply.language, rate)
             if at is None:
                 first_s = time.perf_counter() - started
                 end = max(int(round((ready_s + first_s) * SAMPLE_RATE)), self._sound_until)

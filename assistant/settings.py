@@ -7,6 +7,7 @@
     rate = 150             # speaking rate, words a minute
     pause = 1.2            # seconds of silence that end an utterance
     voice_en = "gmw/en-gb" # an espeak-ng voice id per language (see: espeak-ng --voices)
+    region = "GB"          # whose helplines Haven gives (default: from the locale, en_GB -> GB)
 
 The stages' own settings (SessionSettings, EndpointerSettings) take their defaults
 from the constants here, so a default lives in one place.
@@ -15,6 +16,7 @@ from the constants here, so a default lives in one place.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -40,6 +42,8 @@ class Settings:
     pause: float = PAUSE_S
     voice_en: str | None = None
     voice_nl: str | None = None
+    region: str | None = None
+    """Whose helplines (helplines.py); None: from the locale, else the language's home region."""
 
     def voices(self) -> dict[str, str]:
         """The espeak-ng voices chosen per language (only those set)."""
@@ -55,6 +59,7 @@ _CHECKS = {
               f"seconds from {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g}"),
     "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
     "voice_nl": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
+    "region": (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z]{2}", v), "a two-letter country code such as GB"),
 }
 
 
@@ -84,6 +89,10 @@ def with_flags(settings: Settings, args) -> Settings:
     pause = getattr(args, "pause", None)
     if pause is not None and not PAUSE_RANGE[0] <= pause <= PAUSE_RANGE[1]:
         raise HavenError(f"--pause {pause:g} is out of range; use {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g} seconds")
+    if getattr(args, "region", None) is not None:
+        from assistant.helplines import check_region
+
+        check_region(args.region)  # a bad --region: one line, exit 2
     changes = {f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None}
     return replace(settings, **changes)
 

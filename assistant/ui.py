@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assistant.events import Cue, Done, Event, Interrupted, Listening, ReplyEvent, Said, State, Summary
+from assistant.helplines import wrap
 
 _KIND_STYLE = {"crisis": "bold red", "unsafe": "bold red", "command": "cyan", "reflection": "green", "fallback": "yellow"}
 
@@ -55,19 +56,19 @@ class TextView:
             c.print(f"           [{style}]{event.kind}{' / ' + label if label else ''}[/{style}] "
                     f"[dim](score {event.score:.0f}, reply after {event.timings_ms.get('total', 0):.0f} ms)[/dim]")
             if event.reply:
-                c.print(f"           [bold]Haven:[/bold] {escape(event.reply)}")
+                c.print(f"           [bold]Haven:[/bold] {escape(wrap(event.reply, c.width - 18, 18))}")
             elif event.mode == "paused":
                 c.print("           [dim](paused: Haven stays quiet)[/dim]")
             elif event.mode == "breathing":
                 c.print("           [dim](breathing: Haven keeps the rhythm)[/dim]")
         elif isinstance(event, Said):
-            c.print(f"\n[dim]{event.at_s:6.1f} s[/dim]  [bold]Haven:[/bold] {escape(event.text)}")
+            c.print(f"\n[dim]{event.at_s:6.1f} s[/dim]  [bold]Haven:[/bold] {escape(wrap(event.text, c.width - 16, 16))}")
         elif isinstance(event, Interrupted):
             c.print(f"[dim]{event.at_s:6.1f} s  (you spoke; Haven stopped talking)[/dim]")
         elif isinstance(event, Cue):
             c.print(f"[dim]{event.at_s:6.1f} s[/dim]  breathing: {event.phase} for {event.duration_s:g} s (cycle {event.cycle})")
         elif isinstance(event, Summary):
-            c.print(f"\n[bold]Summary:[/bold] {escape(event.text)}")
+            c.print(f"\n[bold]Summary:[/bold] {escape(wrap(event.text, c.width - 9, 9))}")
         elif isinstance(event, Done):
             tail = f"; Haven's voice written to {escape(event.output)}" if event.output else ""
             c.print(f"\n[dim]{event.utterances} utterances, {event.replies} replies{tail}[/dim]")
@@ -123,7 +124,7 @@ class LiveView:
         grid.add_row("level", f"[green]{'█' * cells}[/green][dim]{'·' * (30 - cells)}[/dim]")
         grid.add_row("heard", escape(self.heard) or "[dim]...[/dim]")
         grid.add_row("", f"[dim]{escape(self.label)}[/dim]")
-        grid.add_row("Haven", escape(self.reply))
+        grid.add_row("Haven", escape(wrap(self.reply, self.console.width - 14)))  # a number never wraps
         return Panel(grid, title="Haven", subtitle=escape(self.note), border_style=style)
 
     def __call__(self, event: Event) -> None:

@@ -19,6 +19,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+# The helplines follow the locale (en_GB -> Samaritans): tests run without a country in
+# it, so the language's home region (US, NL) applies unless a test sets one.
+for _key in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_key, None)
+os.environ["LANG"] = "C.UTF-8"
+
 # Tests that use these fixtures load the real model or voice: marked slow automatically.
 SLOW_FIXTURES = {"model", "transcriber", "voice", "stages", "listened", "card", "home"}
 SOUNDCARD_FIXTURES = {"card"}
@@ -121,6 +127,25 @@ def haven_here(*args, input: str | None = None) -> subprocess.CompletedProcess:
     finally:
         sys.stdin = stdin
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def prompts_copy(tmp_path) -> Path:
+    """A copy of prompts/ to break on purpose (the loaders' file-and-line errors)."""
+    import shutil
+
+    target = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", target)
+    return target
+
+
+def edit_file(path: Path, old: str, new: str) -> int:
+    """Replace the first occurrence; returns the 1-based line where the new text starts."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    index = text.index(old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[:index].count("\n") + 1
 
 
 def events(stdout: str) -> list[dict]:

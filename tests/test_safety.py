@@ -8,7 +8,6 @@ is there. A malformed safety.toml must stop Haven with the file and the line.
 from __future__ import annotations
 
 import re
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from assistant.errors import PromptsError
 from assistant.library import COMMANDS, KINDS, THEMES
 from assistant.safety import MAX_REPLY_WORDS, SafetyDetector, SafetyHit
+from conftest import edit_file as _edit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -214,18 +214,29 @@ def test_check_is_fast(detector):
 NUMBERS = {
     ("en", "crisis"): {"988"},
     ("en", "unsafe"): {"18007997233"},
-    ("nl", "crisis"): {"113", "08000113"},
+    ("nl", "crisis"): {"08000113"},
     ("nl", "unsafe"): {"08002000"},
 }
-EMERGENCY = {"en": {"911", "112"}, "nl": {"112"}}
+EMERGENCY = {"en": {"911"}, "nl": {"112"}}
 NOT_IN = {"en": {"113", "08000113", "08002000"}, "nl": {"988", "911", "18007997233"}}
 
 
+@pytest.fixture(scope="module")
+def filled():
+    """The replies are templates; filled for the language's home region (US, NL) here.
+    Other regions: tests/test_helplines.py."""
+    from assistant.aftercare import Aftercare
+
+    care = Aftercare(region=None, env={})
+    return lambda text, lang: care.fill(text, lang)
+
+
 @pytest.mark.parametrize("lang,kind", list(NUMBERS))
-def test_replies_give_the_right_numbers(detector, lang, kind):
+def test_replies_give_the_right_numbers(detector, filled, lang, kind):
     replies = detector.replies(kind, lang)
     assert len(replies) >= 2
-    for reply in replies:
+    for template in replies:
+        reply = filled(template, lang)
         found = digit_numbers(reply)
         assert NUMBERS[lang, kind] <= found, (reply, found)
         assert EMERGENCY[lang] & found, reply
@@ -233,20 +244,21 @@ def test_replies_give_the_right_numbers(detector, lang, kind):
         assert len(reply.split()) <= MAX_REPLY_WORDS
 
 
-def test_replies_name_the_service_as_it_is_written(detector):
+def test_replies_name_the_service_as_it_is_written(detector, filled):
     # The written form a person would look up, beside the digits to dial.
-    assert all("988" in r for r in detector.replies("crisis", "en"))
-    assert all("113" in r and "0800-0113" in r for r in detector.replies("crisis", "nl"))
-    assert all("0800-2000" in r and "Veilig Thuis" in r for r in detector.replies("unsafe", "nl"))
-    assert all("National Domestic Violence Hotline" in r for r in detector.replies("unsafe", "en"))
+    assert all("988" in filled(r, "en") for r in detector.replies("crisis", "en"))
+    assert all("113 Zelfmoordpreventie" in filled(r, "nl") and "0800-0113" in filled(r, "nl")
+               for r in detector.replies("crisis", "nl"))
+    assert all("0800-2000" in filled(r, "nl") and "Veilig Thuis" in filled(r, "nl") for r in detector.replies("unsafe", "nl"))
+    assert all("National Domestic Violence Hotline" in filled(r, "en") for r in detector.replies("unsafe", "en"))
 
 
 @pytest.mark.parametrize("lang,number", [("en", "988"), ("nl", "08000113")])
-def test_checkin_lines_repeat_the_number(detector, lang, number):
+def test_checkin_lines_repeat_the_number(detector, filled, lang, number):
     lines = detector.checkin(lang)
     assert 2 <= len(lines) <= 3
     for line in lines:
-        assert number in digit_numbers(line), line
+        assert number in digit_numbers(filled(line, lang)), line
         assert "?" in line  # a check-in asks
 
 
@@ -260,22 +272,7 @@ def test_unknown_kind_or_language(detector):
 # --- malformed safety.toml: file and line in the message --------------------
 
 
-@pytest.fixture
-def prompts_copy(tmp_path) -> Path:
-    target = tmp_path / "prompts"
-    shutil.copytree(PROMPTS, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    """Replace the first occurrence; returns the 1-based line where the new text starts."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    index = text.index(old)
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return text[:index].count("\n") + 1
-
-
+# prompts_copy: the fixture in conftest.py
 def _first_pattern(path: Path, table: str) -> str:
     text = path.read_text(encoding="utf-8")
     after = text[text.index(f"\n[{table}]\n"):]
@@ -313,7 +310,7 @@ def test_too_few_replies(prompts_copy):
     text = path.read_text(encoding="utf-8")
     start = text.index("replies = [", text.index("\n[checkin]\n"))
     end = text.index("]\n", start) + 2
-    path.write_text(text[:start] + 'replies = ["Hoe gaat het nu? Bel 0800-0113."]\n' + text[end:], encoding="utf-8")
+    path.write_text(text[:start] + 'replies = ["Hoe gaat het nu? Bel {crisis_number}."]\n' + text[end:], encoding="utf-8")
     with pytest.raises(PromptsError, match=r"nl/safety\.toml:\d+: \[checkin\] 'replies' has 1 entries"):
         SafetyDetector(prompts_dir=prompts_copy)
 
@@ -329,11 +326,19 @@ def test_toml_syntax_error_names_file_and_line(prompts_copy):
 
 def test_reply_without_the_number_names_the_line(prompts_copy):
     path = prompts_copy / "en" / "safety.toml"
-    line = _edit(path, "Call or text the 988 Lifeline, 9 8 8, any time.", "Call someone you trust.")
+    line = _edit(path, "Call {crisis_name} on {crisis_number}, any time.", "Call someone you trust.")
     with pytest.raises(PromptsError) as err:
         SafetyDetector(prompts_dir=prompts_copy)
     message = str(err.value)
-    assert f"en/safety.toml:{line}:" in message and "988" in message, message
+    assert f"en/safety.toml:{line}:" in message and "{crisis_number}" in message, message
+
+
+def test_reply_with_digits_instead_of_a_placeholder_names_the_line(prompts_copy):
+    # The numbers come from helplines.toml for the person's region, never from the reply.
+    path = prompts_copy / "nl" / "safety.toml"
+    line = _edit(path, "Is het acuut, bel {emergency_number}.", "Is het acuut, bel {emergency_number} of 911.")
+    with pytest.raises(PromptsError, match=rf"nl/safety\.toml:{line}: \[crisis\] a reply must give numbers only as placeholders"):
+        SafetyDetector(prompts_dir=prompts_copy)
 
 
 def test_unknown_macro_and_empty_match(prompts_copy):

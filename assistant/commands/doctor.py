@@ -43,6 +43,19 @@ def _understanding():
             raise HavenError("the safety head no longer hears a plain crisis sentence; reinstall Haven "
                              "(or rebuild the heads: python scripts/build_heads.py)")
     return f"sentence encoder and trained heads (training data {meaning.safety_head.meta.get('training', '?')})"
+def _region(setting: str | None, language: str):
+    """Whose helplines a crisis reply gives, and why (the setting, the locale, the language)."""
+    from assistant.aftercare import Aftercare
+
+    care = Aftercare(region=setting)
+    region, source = care.region(language if language != "auto" else "en")
+    lines = care.helplines(language if language != "auto" else "en")
+    if not lines.known:
+        raise HavenError(f"region {region} (from the {source}) has no helplines in Haven, so a crisis reply gives "
+                         f"only 112; set region to one of {', '.join(care.directory.regions)} "
+                         f"(--region, or region = \"GB\" in config.toml)")
+    shown = ", ".join(f"{line.name or 'emergency'} {line.number}" for line in lines.lines())
+    return f"{region} (from the {source}): {shown}"
 
 
 def _model(name: str | None, language: str):
@@ -90,6 +103,7 @@ def run(args) -> int:
     checks = [
         _check("prompts", _prompts),
         _check("understanding", _understanding),
+        _check("region", lambda: _region(settings.region, language)),
         _check("model (en)", lambda: _model(model, "en")),
     ]
     if model in (None, "base") or language in ("nl", "auto"):

@@ -27,14 +27,30 @@ def run(args) -> int:
         with emit if hasattr(emit, "__enter__") else nullcontext():
             stages = Stages.load(settings, speak)
             asr = _asr(args.input is None, stages.transcriber)
-            run_pipeline(source, stages, sink, book.wrap(emit) if book else emit,
-                         session_settings(settings, speak), asr, output)
+            out = _keeping_numbers(book.wrap(emit) if book else emit, stages.responder, settings.language)
+            run_pipeline(source, stages, sink, out, session_settings(settings, speak), asr, output)
     finally:
         if book is not None:
             close_journal(book)
         if stages is not None:
             stages.close()
     return 0
+
+
+def _keeping_numbers(emit, responder, language: str):
+    """emit, and after a safety reply the helplines as the last lines on screen (cli prints
+    them after everything else, Ctrl-C's one line included)."""
+    from assistant.events import Summary
+    from assistant.helplines import show_last
+
+    def out(event) -> None:
+        emit(event)
+        if isinstance(event, Summary) and event.helplines:
+            show_last(responder.aftercare.screen(event.helplines, language if language != "auto" else "en"))
+
+    if hasattr(emit, "level"):
+        out.level = emit.level  # the live view's meter
+    return out
 
 
 def _source_and_sink(args, in_dev, out_dev, speak: bool):

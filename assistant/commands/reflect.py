@@ -11,8 +11,9 @@ from assistant.settings import settings_for
 
 
 def run(args) -> int:
-    language = settings_for(args).language
-    responder = Responder(language)
+    settings = settings_for(args)
+    language = settings.language
+    responder = Responder(language, region=settings.region)
     if args.batch:
         lines = (line.strip() for line in sys.stdin)
     else:
