@@ -38,6 +38,9 @@ FALLBACK = "fallback"
 # The meaning head's classes, in a fixed order: themes, then commands, then fallback.
 INTENTS = [*THEMES, *(f"command:{c}" for c in COMMANDS), FALLBACK]
 SAFETY_CLASSES = ["clear", "ambiguous", "crisis", "unsafe"]
+# A command the word matcher did not hear needs this much of the meaning head's own
+# probability (chosen on tests/data/dev_*: no false command there, every command found).
+COMMAND_ALONE = 0.8
 
 
 def weights_dir() -> Path:
@@ -152,18 +155,30 @@ class Meaning:
             return SafetyJudgement("check", None, crisis, unsafe, concern)
         return SafetyJudgement("clear", None, crisis, unsafe, concern)
 
-    def intent(self, f: Features, words: np.ndarray, language: str) -> Intent:
-        """The stacked decision between themes, commands and an open invitation."""
+    def intent(self, f: Features, words: np.ndarray, language: str, matched: str | None = None) -> Intent:
+        """The stacked decision between themes and an open invitation, or a command.
+
+        Commands are where a wrong answer costs most (a wrong "stop" ends the session), and
+        the word matcher's command rules are precise: a command it did not hear is taken
+        only when the meaning head alone is at least COMMAND_ALONE sure of it. Otherwise
+        the stack's best theme when it is sure (at or above its measured threshold) or the
+        word matcher chose the same (`matched`); else the matcher's own theme; and an open
+        invitation only when neither has one."""
         probs = self.intent_heads[language].proba(f.vector, f.spelling)
+        best = int(np.argmax(probs))
+        if INTENTS[best].startswith("command:") and probs[best] >= COMMAND_ALONE:
+            return Intent(INTENTS[best], float(probs[best]))
         stack = self.stack_heads[language]
         p = stack.proba(stack_features(probs, words))
+        p = np.where([c.startswith("command:") for c in stack.classes], 0.0, p)
         best = int(np.argmax(p))
         label, prob = stack.classes[best], float(p[best])
-        limits = stack.meta.get("thresholds", {})
-        need = limits.get("command" if label.startswith("command:") else "theme", 0.0)
-        if label != FALLBACK and prob < need:
-            return Intent(FALLBACK, prob)
-        return Intent(label, prob)
+        sure = prob >= stack.meta.get("thresholds", {}).get("theme", 0.0)
+        if label != FALLBACK and (sure or label == matched):
+            return Intent(label, prob)
+        if matched is not None:
+            return Intent(matched, float(p[stack.index(matched)]))
+        return Intent(FALLBACK, prob)
 
 
 _shared_lock = threading.Lock()
