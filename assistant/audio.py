@@ -78,18 +78,3 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> N
             w.writeframes(to_pcm16(audio))
     except OSError as e:
         raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None
-
-
-def check_writable(path: str | Path) -> None:
-    """Fail before the work starts, not after it: an --output we cannot write."""
-    p = Path(path)
-    if p.is_dir():
-        raise HavenError(f"cannot write {p}: it is a folder; give a file name such as {p / 'replies.wav'}")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise HavenError(f"cannot write {p}: the folder {parent} does not exist")
-    try:
-        with open(p, "ab"):
-            pass
-    except OSError as e:
-        raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None

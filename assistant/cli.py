@@ -41,6 +41,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
 
 
+def _force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace the --output file if it exists")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="haven", description="An offline voice companion for when you are upset about someone you love.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -49,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
     p.add_argument("--output", metavar="FILE", help="write Haven's voice as a WAV on the input's timeline")
+    _force(p)
     p.add_argument("--no-speak", action="store_true", help="do not voice the replies")
     p.add_argument("--journal", action="store_true",
                    help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
@@ -56,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
     _common(p)
     p.add_argument("--output", metavar="FILE", help="write the demo as a WAV instead of playing it")
+    _force(p)
 
     p = sub.add_parser("reflect", help="text in, reply out")
     _common(p)
@@ -70,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cycles", type=int, default=None)
     p.add_argument("--minutes", type=float, default=None)
     p.add_argument("--output", metavar="FILE", help="write the session's audio as a WAV")
+    _force(p)
 
     p = sub.add_parser("devices", help="list audio devices")
     p.add_argument("--json", action="store_true")

@@ -16,6 +16,8 @@ All sinks take the same calls, on the session's sample clock, and mean the same 
 
 from __future__ import annotations
 
+import glob
+import os
 import threading
 import time
 from collections import deque
@@ -47,11 +49,15 @@ class TimelineSink:
         if path is not None:
             import wave
 
-            self._tmp = f"{path}.partial"
+            clean_stale_partials(path)
+            self._tmp = partial_name(path, os.getpid())
             try:
-                self._wave = wave.open(self._tmp, "wb")
+                # Opened here, not by wave.open(name): a failed open then leaves no half-made
+                # Wave_write whose __del__ prints a traceback.
+                self._file = open(self._tmp, "wb")
             except OSError as e:
                 raise HavenError(f"cannot write {path}: {e.strerror or e}; choose another --output path") from None
+            self._wave = wave.open(self._file, "wb")
             self._wave.setnchannels(1)
             self._wave.setsampwidth(2)
             self._wave.setframerate(SAMPLE_RATE)
@@ -103,19 +109,47 @@ class TimelineSink:
             return
         self.advance(max(self.length, self.end()))
         self._wave.close()
+        self._file.close()
         self._wave = None
-        import os
-
         os.replace(self._tmp, self._path)
 
     def abandon(self) -> None:
         """Interrupted: no half-written output is left behind."""
         if self._wave is not None:
-            import os
-
-            self._wave.close()
+            try:
+                self._wave.close()
+            except OSError:  # the disk filled up: the file goes anyway
+                pass
+            self._file.close()
             self._wave = None
             os.unlink(self._tmp)
+
+
+def partial_name(path, pid: int) -> str:
+    """Where an output is written until it is complete: beside it, named for the process writing it."""
+    return f"{path}.{pid}.partial"
+
+
+def clean_stale_partials(path) -> None:
+    """Remove what a killed run (SIGKILL, power loss) left of this output: Haven's own
+    partial files whose process is gone. A run still writing one is left alone."""
+    from pathlib import Path
+
+    p = Path(path)
+    for stale in p.parent.glob(f"{glob.escape(p.name)}.*.partial"):
+        pid = stale.name[len(p.name) + 1:-len(".partial")]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class SpeakerSink:

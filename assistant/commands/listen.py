@@ -6,8 +6,8 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from assistant.audio import check_writable
 from assistant.devices import find_device
+from assistant.guards import check_output
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.settings import settings_for
 from assistant.ui import view_for
@@ -44,8 +44,8 @@ def _source_and_sink(args, in_dev, out_dev, speak: bool):
 
     if args.input is not None:
         source = FileSource(args.input)
-        if args.output:
-            check_writable(args.output)
+        if args.output is not None:
+            check_output(args.output, args.input, args.force)
         # With --output the WAV is written as the session goes (flat memory for hours).
         return source, TimelineSink(len(source), args.output), args.output
     from assistant.echo import EchoGuard
