@@ -14,6 +14,7 @@ import threading
 
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
 from assistant.errors import HavenError, on_sigterm
+from assistant.guards import local_sound_server, no_core_dumps
 from assistant.settings import PAUSE_S
 
 # Telemetry and hub access are switched off in assistant/__init__.py, before any
@@ -39,6 +40,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-device", default=None, help="speakers, by name or index")
     p.add_argument("--pause", type=float, default=None, help=f"seconds of silence that end an utterance (default {PAUSE_S:g})")
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
+    _network_audio(p)
+
+
+def _network_audio(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-network-audio", action="store_true",
+                   help="allow a sound server over the network (PULSE_SERVER=tcp:...); off by default")
 
 
 def _force(p: argparse.ArgumentParser) -> None:
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list audio devices")
     p.add_argument("--json", action="store_true")
+    _network_audio(p)
     p = sub.add_parser("doctor", help="check model, voices and devices, and say what to fix")
     _common(p)
 
@@ -106,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
+        no_core_dumps()
+        local_sound_server(getattr(args, "allow_network_audio", False))
         return COMMANDS[args.command](args)
     except HavenError as e:
         sys.stderr.write(f"haven: {e}\n")

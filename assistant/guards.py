@@ -49,3 +49,26 @@ def check_output(path: str, input: str | None = None, force: bool = False) -> Pa
         raise HavenError(f"cannot write {p}: the folder {parent} is not writable ({e.strerror or e}); "
                          "choose another --output path") from None
     return p
+
+
+def no_core_dumps() -> None:
+    """A crash must not write memory to disk: it holds the decoded voice and the transcripts
+    (the audit found a whole recording in a 588 MB core after SIGQUIT). Soft and hard limit
+    0, so nothing started later can raise it; systemd-coredump honours the limit too."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def local_sound_server(allow_network: bool = False) -> None:
+    """Refuse a sound server reached over the network (PULSE_SERVER=tcp:host...).
+
+    libpulse connects from native code (espeak-ng, PortAudio), even when Haven only
+    writes files, and sends its auth cookie; no Python-level guard can stop it."""
+    server = os.environ.get("PULSE_SERVER", "").strip()
+    if allow_network or not server:
+        return
+    for entry in server.split():
+        address = entry.split("}", 1)[-1]  # "{machine-id}unix:/path" names the machine it is for
+        if not (address.startswith("unix:") or address.startswith("/")):
+            raise HavenError(
+                f"PULSE_SERVER={server} is a network sound server, and Haven never opens a network "
+                "connection; unset PULSE_SERVER (or point it at a unix: socket), or add --allow-network-audio")
