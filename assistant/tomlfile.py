@@ -37,6 +37,9 @@ class TomlFile:
             raise error(f"{self.shown}: file is missing; {missing}") from None
         except UnicodeDecodeError as e:
             raise error(f"{self.shown}: not UTF-8 text ({e.reason}); save it as UTF-8") from None
+        except OSError as e:  # unreadable, a folder, a bad disk
+            raise error(f"{self.shown}: cannot be read ({e.strerror or e}); check that it is a file you can read") from None
+        self.text = self.text.removeprefix("\ufeff")  # a BOM, as some editors save UTF-8: not a TOML error
         self.lines = self.text.splitlines()
         try:
             self.data = tomllib.loads(self.text)
