@@ -8,6 +8,7 @@ from pathlib import Path
 
 from assistant.devices import find_device
 from assistant.guards import check_output
+from assistant.library import LANGUAGES, check_session_texts
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.settings import settings_for
 from assistant.ui import view_for
@@ -19,6 +20,7 @@ def run(args) -> int:
     in_dev = find_device(args.input_device, "input")
     out_dev = find_device(args.output_device, "output")
     emit = view_for(args, live=args.input is None)
+    check_session_texts(LANGUAGES if settings.language == "auto" else (settings.language,))
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
     book = open_journal(f"recording {Path(args.input).name}" if args.input else "the microphone") \
         if args.journal else None
