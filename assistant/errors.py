@@ -21,6 +21,10 @@ class ModelError(HavenError):
     """No usable speech-recognition model."""
 
 
+class DeviceLost(HavenError):
+    """The microphone stopped delivering sound mid-session (the sound server died, the device went)."""
+
+
 class VoiceError(HavenError):
     """No text-to-speech voice for the language."""
 

@@ -20,10 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from assistant.decoding import Recording
-from assistant.errors import HavenError
+from assistant.errors import DeviceLost, HavenError
 from assistant.settings import FRAME, SAMPLE_RATE
 
 _JITTER = 0.03  # timestamps closer than this to where the stream should be are jitter
+# A running input stream delivers a block every 32 ms, silence included; none for this long
+# means the device or the sound server is gone (PortAudio then waits forever, saying nothing).
+LOST_AFTER_S = 2.0
 
 
 class SampleClock:
@@ -236,10 +239,16 @@ class MicSource:
         self._stopped = True
 
     def __iter__(self):
+        heard = time.monotonic()
         while not self._stopped:
-            got = self.read(0.5)
+            got = self.read(0.25)
             if got is None:
+                if time.monotonic() - heard >= LOST_AFTER_S:
+                    raise DeviceLost(
+                        f"the microphone has delivered no sound for {LOST_AFTER_S:g} s: the sound server or "
+                        "the device went away; check it (pactl info, 'haven devices') and start haven again")
                 continue
+            heard = time.monotonic()
             captured, frames = got
             self.clock.mark(self._received, captured)
             if self.echo is not None:
