@@ -1,7 +1,7 @@
 """The `haven` command: argument parsing, wiring, and the exit-code contract.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr that says what
-to do), 1 anything unexpected, 130/143 interrupted.
+to do), 1 anything unexpected, 130/143/129 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
@@ -109,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # SIGTERM ends like Ctrl-C, for every command, set here only: the command cleans up
-    # (journal closed, summary said) and exits 143.
+    # SIGTERM and SIGHUP (the terminal closed) end like Ctrl-C, for every command, set here
+    # only: the command cleans up (journal closed, summary said) and exits 143 or 129.
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
+    previous = {sig: signal.signal(sig, on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)} if in_main else {}
     try:
         no_core_dumps()
         local_sound_server(getattr(args, "allow_network_audio", False))
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as e:
         code = getattr(e, "exit_code", 130)
-        sys.stderr.write(f"haven: {'stopped (SIGTERM)' if code == 143 else 'interrupted'}\n")
+        _say({143: "stopped (SIGTERM)", 129: "stopped (SIGHUP: the terminal was closed)"}.get(code, "interrupted"))
         return code
     except BrokenPipeError:
         return 0
@@ -132,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"haven: unexpected error: {type(e).__name__}: {e} (run with HAVEN_DEBUG=1 for details)\n")
         return 1
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(f"haven: {line}\n")
+    except OSError:  # the terminal is gone (SIGHUP): nobody to tell
+        pass
 

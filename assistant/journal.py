@@ -229,8 +229,8 @@ class Journal:
 
 @contextlib.contextmanager
 def _signals_held():
-    """Hold SIGINT and SIGTERM until the block is done (they are delivered after it)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (they are delivered after it)."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     except (AttributeError, OSError, ValueError):
