@@ -54,7 +54,8 @@ class TimelineSink:
             try:
                 # Opened here, not by wave.open(name): a failed open then leaves no half-made
                 # Wave_write whose __del__ prints a traceback.
-                self._file = open(self._tmp, "wb")
+                # Readable by the owner alone: the replies name the themes, a crisis reply reveals a crisis.
+                self._file = os.fdopen(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
             except OSError as e:
                 raise HavenError(f"cannot write {path}: {e.strerror or e}; choose another --output path") from None
             self._wave = wave.open(self._file, "wb")

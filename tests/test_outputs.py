@@ -67,6 +67,7 @@ def test_existing_file_is_replaced_with_force(tmp_path):
     out.write_text("old")
     assert haven_here("breathe", "--cycles", "1", "--output", out, "--json", "--force").returncode == 0
     assert out.read_bytes()[:4] == b"RIFF"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # a record of what Haven said: the owner's alone
 
 
 def test_special_files_are_refused(talk, tmp_path, no_model_load):

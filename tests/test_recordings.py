@@ -147,3 +147,14 @@ def test_memory_stays_flat_for_an_hour_long_recording(tmp_path):
     samples, before_kb, peak_kb = map(int, out)
     assert samples == seconds * SAMPLE_RATE
     assert peak_kb - before_kb < 50_000, f"decoding grew memory by {(peak_kb - before_kb) / 1000:.0f} MB"
+
+
+@pytest.mark.slow
+def test_stop_inside_a_recording_says_what_was_not_heard(tmp_path):
+    path = tmp_path / "stop_mid.wav"
+    audio, _ = conversation([TEXTS[0], "Stop.", TEXTS[1], "I keep yelling at him to get a reaction."], gap=3.0)
+    write_wav(path, audio)
+    result = haven_here("listen", "--input", path, "--no-speak", "--json")
+    assert result.returncode == 0, result.stderr
+    [note] = [line for line in result.stderr.splitlines() if line.startswith("haven: note:")]
+    assert '"stop" was heard' in note and "not listened to" in note

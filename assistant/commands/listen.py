@@ -10,7 +10,7 @@ from assistant.devices import find_device
 from assistant.guards import check_output
 from assistant.library import LANGUAGES, check_session_texts
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
-from assistant.settings import settings_for
+from assistant.settings import SAMPLE_RATE, settings_for
 from assistant.ui import view_for
 
 
@@ -29,14 +29,24 @@ def run(args) -> int:
         with emit if hasattr(emit, "__enter__") else nullcontext():
             stages = Stages.load(settings, speak)
             asr = _asr(args.input is None, stages.transcriber)
-            run_pipeline(source, stages, sink, book.wrap(emit) if book else emit,
-                         session_settings(settings, speak), asr, output)
+            session = run_pipeline(source, stages, sink, book.wrap(emit) if book else emit,
+                                   session_settings(settings, speak), asr, output)
+        if args.input is not None and session.stopped:
+            _note_unheard(session.clock, len(source))
     finally:
         if book is not None:
             close_journal(book)
         if stages is not None:
             stages.close()
     return 0
+
+
+def _note_unheard(clock: int, length: int) -> None:
+    """"Stop" said inside a recording ends it as it would live; the rest is not silently dropped."""
+    left = (length - clock) / SAMPLE_RATE
+    if left >= 1.0:
+        sys.stderr.write(f"haven: note: \"stop\" was heard at {clock / SAMPLE_RATE:.1f} s, so the last "
+                         f"{left:.1f} s of the recording were not listened to\n")
 
 
 def _source_and_sink(args, in_dev, out_dev, speak: bool):
