@@ -35,7 +35,7 @@ from assistant.events import Done, Event, Listening, ReplyEvent, Summary
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-\d+)?\.md$")
+_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-(\d+))?\.md$")
 _ENTRY = re.compile(r"^## \d+ · ")
 _THEME = re.compile(r"^- \*\*Heard as:\*\* .*?theme `([a-z_]+)`")
 _END = re.compile(r"^\*Session ended ")
@@ -269,7 +269,7 @@ def entries() -> list[Entry]:
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()):
+    for path in sorted((p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()), key=_order):
         m = _NAME.match(path.name)
         utterances, themes, finished = 0, [], False
         try:
@@ -286,6 +286,13 @@ def entries() -> list[Entry]:
         started = f"{m.group(1)} {m.group(2)}:{m.group(3)}:{m.group(4)}"
         found.append(Entry(len(found) + 1, path, started, utterances, themes, finished))
     return found
+
+
+def _order(path: Path) -> tuple[str, int]:
+    """Start time, then the -N of a second session started in the same second: by name,
+    "..._134546-2.md" would sort before "..._134546.md" and `forget 1` would take the later one."""
+    m = _NAME.match(path.name)
+    return path.name[:17], int(m.group(5) or 1)
 
 
 def _pick(number: int) -> Entry:
