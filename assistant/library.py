@@ -203,17 +203,6 @@ def _check_placeholders(f: TomlFile, key: str, line: str, allowed: set[str]) -> 
                          f"use {', '.join('{' + a + '}' for a in sorted(allowed))}", where)
 
 
-def check_session_texts(languages) -> None:
-    """Everything a listening session can reach, loaded and checked at start: the replies
-    (load_language) and the breathing patterns and their words ("help me breathe")."""
-    from assistant.breathing import load_patterns, load_texts
-
-    patterns = load_patterns()
-    for language in languages:
-        language_pack(language)
-        load_texts(language, patterns=patterns)
-
-
 _cache: dict[tuple[str, Path], LanguagePack] = {}
 
 

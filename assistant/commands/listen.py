@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.devices import find_device
 from assistant.guards import check_output
-from assistant.library import LANGUAGES, check_session_texts
+from assistant.library import LANGUAGES, language_pack
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.settings import SAMPLE_RATE, settings_for
 from assistant.ui import view_for
@@ -39,6 +39,17 @@ def run(args) -> int:
         if stages is not None:
             stages.close()
     return 0
+
+
+def check_session_texts(languages) -> None:
+    """Everything a session can reach in prompts/, loaded and checked at start: the replies
+    (summary, breathing offer...) and the breathing patterns and their words ("help me breathe")."""
+    from assistant.breathing import load_patterns, load_texts
+
+    patterns = load_patterns()
+    for language in languages:
+        language_pack(language)
+        load_texts(language, patterns=patterns)
 
 
 def _note_unheard(clock: int, length: int) -> None:
