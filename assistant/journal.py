@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,8 @@ def ensure_journal_dir() -> Path:
             raise HavenError(f"{folder} belongs to another user; the journal must be readable by you alone")
         if st.st_mode & 0o777 != DIR_MODE:
             os.chmod(folder, DIR_MODE)
+        # Writable now, not at the first utterance (a read-only folder passed this check before).
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as e:
         raise HavenError(f"cannot keep a journal in {folder}: {e.strerror or e}; "
                          "check that folder, or set HAVEN_DATA_DIR to another") from None
@@ -97,6 +100,7 @@ class Journal:
         self._themes: list[str] = []
         self._summarised = False
         self._ended = False
+        self._kept = 0  # entries written whole
 
     @classmethod
     def open(cls, source: str = "") -> "Journal":
@@ -185,19 +189,43 @@ class Journal:
 
     def _write(self, text: str) -> None:
         """Append one entry with a single write, and put it on the disk before going on."""
+        whole = None  # the file's size before this entry: what it is cut back to if the entry fails
         try:
             with _signals_held():  # an entry is written whole, or not begun
                 if self._fd is None:
                     self._create()
+                whole = os.lseek(self._fd, 0, os.SEEK_END)
                 data = text.encode("utf-8")
                 while data:
                     data = data[os.write(self._fd, data):]
                 os.fsync(self._fd)
+                self._kept += 1
         except OSError as e:
             # A full disk must not end the conversation: say so once, and stop keeping it.
             self.failed = True
+            self._cut_back(whole)
             sys.stderr.write(f"haven: the journal could not be written ({e.strerror or e}); "
-                             "this session is no longer being kept\n")
+                             f"{'the entries before this one are kept' if self._kept else 'nothing was kept'}, "
+                             "and the rest of this session is not\n")
+
+    def _cut_back(self, size: int | None) -> None:
+        """After a failed write: no torn entry (cut back to the last whole one), and no file
+        at all if no entry was kept (an empty journal would list as a session)."""
+        if self._fd is None:
+            if self.path is not None:  # created, but not even the header went in
+                self.path.unlink(missing_ok=True)
+                self.path = None
+            return
+        try:
+            if self._kept == 0:
+                os.close(self._fd)
+                self._fd = None
+                self.path.unlink(missing_ok=True)
+                self.path = None
+            elif size is not None:
+                os.ftruncate(self._fd, size)  # freeing space works on a full disk
+        except OSError:
+            pass
 
     def _end(self) -> None:
         if self._ended or self._fd is None:
