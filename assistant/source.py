@@ -106,11 +106,14 @@ class FileSource(ArraySource):
     def __init__(self, path: str | Path, frame: int = FRAME, paced: bool = False):
         self.recording = Recording(path)
         self._audio: np.ndarray | None = None
+        self._streamed = False
         super().__init__(None, str(path), frame, paced)
 
     @property
     def audio(self) -> np.ndarray:
         if self._audio is None:
+            if self._streamed:  # its blocks went by once already: decode it again (without its warnings again)
+                self.recording = Recording(self.recording.path, warn=lambda message: None)
             self._audio = np.concatenate(list(self.recording.blocks()))
         return self._audio
 
@@ -125,6 +128,7 @@ class FileSource(ArraySource):
         if self._audio is not None:
             yield from super().__iter__()
             return
+        self._streamed = True
         t0 = time.monotonic()
         i, pending = 0, np.zeros(0, np.float32)
         for block in self.recording.blocks():

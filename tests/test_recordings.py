@@ -158,3 +158,11 @@ def test_stop_inside_a_recording_says_what_was_not_heard(tmp_path):
     assert result.returncode == 0, result.stderr
     [note] = [line for line in result.stderr.splitlines() if line.startswith("haven: note:")]
     assert '"stop" was heard' in note and "not listened to" in note
+
+
+def test_audio_after_streaming_is_the_whole_recording(tmp_path, speech):
+    path = tmp_path / "talk.wav"
+    write_wav(path, speech)
+    source = FileSource(path)
+    streamed = np.concatenate(list(source))
+    assert np.array_equal(source.audio, streamed) and len(streamed) == len(speech)

@@ -42,6 +42,7 @@ def run(args) -> int:
         for path in recordings():
             language = args.language or path.name.split("_")[0]
             source = FileSource(path)
+            source.audio  # decoded whole (short samples): it is mixed in below
             sink = TimelineSink(len(source))
             run_pipeline(source, stages, sink, view, session_settings(_with_language(settings, language), True),
                          InlineASR(stages.transcriber))
