@@ -141,16 +141,15 @@ class TomlFile:
             raise self.error(f"{where}is missing the list '{key}'", *needles[:1] or ())
         if isinstance(value, str):
             value = [value]
+        at = self.key_line(header, key)  # the 'key =' line itself, not a comment that mentions the key
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(f"{where}'{key}' must be a list of strings", *needles)
+            raise self.error_at(f"{where}'{key}' must be a list of strings", at)
         if len(value) < minimum:
-            raise self.error(
-                f"{where}'{key}' has {len(value)} entries; it needs at least {minimum}", *needles
-            )
+            raise self.error_at(f"{where}'{key}' has {len(value)} entries; it needs at least {minimum}", at)
         seen: dict[str, str] = {}
         for v in value:
             if not v.strip():
-                raise self.error(f"{where}'{key}' has an empty entry", *needles)
+                raise self.error_at(f"{where}'{key}' has an empty entry", self.value_line(header, '""', key) or at)
             k = " ".join(v.lower().split())
             if k in seen:
                 raise self.error(f"{where}'{key}' has a duplicate entry: {v!r}", *needles[:1], f'"{v}"')

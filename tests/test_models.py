@@ -157,3 +157,17 @@ def test_damaged_model_transcribes_nothing_rather_than_garbage(tmp_path, model):
     raw = t.model.transcribe(speak("I want to kill myself."), language="en", beam_size=5)[0]
     assert is_garbage(" ".join(s.text for s in raw).strip())  # the fault is real: the model says garbage
     assert t.transcribe(speak("I want to kill myself.")).text == ""
+
+
+def test_doctor_finds_and_repairs_a_damaged_cache(tmp_path, monkeypatch, model):
+    """The audit's case: 1 MB overwritten in the cached model, same size; doctor said ok."""
+    import json
+
+    from conftest import haven_here
+
+    monkeypatch.setattr(models, "cache_dir", lambda: tmp_path)
+    target = models.resolve_model("base").path
+    _damage(target / "model.bin")
+    checks = {c["check"]: c for c in map(json.loads, haven_here("doctor", "--json").stdout.splitlines())}
+    assert checks["model (en)"]["ok"] and "sha256 verified" in checks["model (en)"]["detail"]
+    assert models._sha256(target / "model.bin") == models.BASE_SHA256  # joined again from the packages

@@ -78,3 +78,11 @@ def test_a_stray_brace_names_its_line(prompts, talk):
 def test_missing_breathing_texts_are_found_at_start(prompts, talk, file):
     (prompts / file).unlink()
     assert_one_line_error(haven_here("listen", "--input", talk, "--language", "auto"), file, "missing")
+
+
+def test_an_empty_entry_names_its_own_line(prompts, talk):
+    replies = prompts / "en" / "replies.toml"
+    text = replies.read_text()
+    replies.write_text(text.replace("fallback = [\n", "fallback = [\n    \"\",\n", 1))
+    line = 2 + text[:text.index("fallback = [")].count("\n")
+    assert_one_line_error(haven_here("listen", "--input", talk), f"prompts/en/replies.toml:{line}:", "empty entry")
