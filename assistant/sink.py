@@ -96,7 +96,11 @@ class TimelineSink:
         """Write out what is final: everything before `upto`."""
         if self._wave is None or upto <= self._written:
             return
-        self._wave.writeframes(to_pcm16(self._mix(self._written, upto)))
+        try:
+            self._wave.writeframes(to_pcm16(self._mix(self._written, upto)))
+        except OSError as e:  # a full disk mid-session: the replies said so far stay on the screen
+            raise HavenError(f"cannot write {self._path}: {e.strerror or e} after {self._written / SAMPLE_RATE:.0f} s; "
+                             "free some space or choose another --output path") from None
         self._written = upto
         self._clips = [c for c in self._clips if c[0] + len(c[1]) > upto]
 
@@ -109,19 +113,23 @@ class TimelineSink:
         if self._wave is None:
             return
         self.advance(max(self.length, self.end()))
-        self._wave.close()
-        self._file.close()
+        try:
+            self._wave.close()  # writes the final header sizes
+            self._file.close()
+        except OSError as e:
+            raise HavenError(f"cannot write {self._path}: {e.strerror or e}; free some space or choose "
+                             "another --output path") from None
         self._wave = None
         os.replace(self._tmp, self._path)
 
     def abandon(self) -> None:
         """Interrupted: no half-written output is left behind."""
         if self._wave is not None:
-            try:
-                self._wave.close()
-            except OSError:  # the disk filled up: the file goes anyway
-                pass
-            self._file.close()
+            for close in (self._wave.close, self._file.close):
+                try:
+                    close()
+                except OSError:  # the disk filled up: the file goes anyway
+                    pass
             self._wave = None
             os.unlink(self._tmp)
 

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, assert_one_line_error, haven_here
 
 
@@ -50,3 +52,45 @@ def test_batch_with_a_line_that_is_not_utf8_keeps_the_lines_before_it():
     assert [a["text"] for a in answered] == ["he never listens to me", "she forgot my birthday again"]
     result.stderr = result.stderr.decode()
     assert_one_line_error(result, "line 3", "not UTF-8")
+
+
+def _without_file_permission_override(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+    """haven as root, but with the capabilities that let root ignore file permissions dropped,
+    so that a folder or file mode 000 is really unreadable (as for any other user)."""
+    drop = "-dac_override,-dac_read_search"
+    return subprocess.run(["setpriv", "--bounding-set", drop, "--inh-caps", drop, sys.executable, "-m", "assistant",
+                           *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                                reason="needs root and setpriv to make permissions apply to root")
+
+
+@needs_root
+def test_unreadable_input_folder_and_file(tmp_path):
+    from assistant.audio import write_wav
+    from speech import speak
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    write_wav(locked / "talk.wav", speak("hello"))
+    write_wav(tmp_path / "secret.wav", speak("hello"))
+    os.chmod(tmp_path / "secret.wav", 0)
+    os.chmod(locked, 0)
+    try:
+        assert_one_line_error(_without_file_permission_override("listen", "--input", locked / "talk.wav"),
+                              "cannot be opened", "Permission denied")
+        assert_one_line_error(_without_file_permission_override("listen", "--input", tmp_path / "secret.wav"),
+                              "cannot be read", "permissions")
+    finally:
+        os.chmod(locked, 0o755)
+
+
+@needs_root
+def test_unreadable_config(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('language = "nl"\n')
+    os.chmod(config, 0)
+    assert_one_line_error(_without_file_permission_override("reflect", "hello", env={"HAVEN_CONFIG": str(config)}),
+                          "config.toml", "cannot be read")

@@ -171,3 +171,21 @@ def test_doctor_finds_and_repairs_a_damaged_cache(tmp_path, monkeypatch, model):
     checks = {c["check"]: c for c in map(json.loads, haven_here("doctor", "--json").stdout.splitlines())}
     assert checks["model (en)"]["ok"] and "sha256 verified" in checks["model (en)"]["detail"]
     assert models._sha256(target / "model.bin") == models.BASE_SHA256  # joined again from the packages
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_full_cache_on_first_start_is_a_clear_error(tmp_path, monkeypatch):
+    """A real full disk (a 10 MB tmpfs; the model is 145 MB): one clear error, no temporary file left."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setattr(models, "cache_dir", lambda: disk)
+        with pytest.raises(ModelError, match="No space left on device.*free some space"):
+            models.resolve_model("base")
+        assert list((disk / "whisper-base").iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)])

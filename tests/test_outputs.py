@@ -105,3 +105,20 @@ def test_stale_partial_of_a_killed_run_is_cleaned(tmp_path):
     assert haven_here("breathe", "--cycles", "1", "--output", out, "--json").returncode == 0
     assert not stale.exists() and live.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, live.name])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_output_on_a_disk_that_fills_up(tmp_path):
+    """A real full disk (a 64 KB tmpfs): one line, exit 2, no partial file left."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        result = haven_here("breathe", "--cycles", "1", "--output", disk / "b.wav", "--json")
+        assert_one_line_error(result, "cannot write", "No space left", "free some space")
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)])
