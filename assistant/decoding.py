@@ -102,6 +102,8 @@ class Recording:
                 f"{RATE_RANGE[0]}-{RATE_RANGE[1]} Hz; the file is damaged or not a real recording")
         duration = self._container.duration  # microseconds, or None
         self.samples_estimate = int(duration * SAMPLE_RATE / 1_000_000) if duration else 0
+        # No gap is filled past this: the length the container gives, or what the file could hold at most.
+        self._longest_s = duration / 1_000_000 if duration else st.st_size / max(1, self.rate)
         self._blocks = self._decode()
         try:
             self._first = next(self._blocks)  # some audio decodes: bad input fails before the slow part
@@ -118,7 +120,7 @@ class Recording:
         import av
 
         resampler = av.AudioResampler(format="fltp", layout=self._stream.layout.name, rate=SAMPLE_RATE)
-        expected = 0.0  # where the next frame should start, in seconds
+        expected = None  # where the next frame should start, in seconds (a stream may start late: not damage)
         skipped, bad_packets, cancelled = 0.0, 0, False
         try:
             for packet in self._container.demux(self._stream):
@@ -128,10 +130,12 @@ class Recording:
                     bad_packets += 1
                     continue
                 for frame in frames:
-                    if frame.time is not None and frame.time - expected > _GAP_S:
-                        gap = frame.time - expected
+                    if expected is None:
+                        expected = frame.time or 0.0
+                    gap = (frame.time - expected) if frame.time is not None else 0.0
+                    if _GAP_S < gap <= self._longest_s - expected:  # a damaged stretch, not a broken timestamp
                         skipped += gap
-                        yield np.zeros(int(round(gap * SAMPLE_RATE)), np.float32)  # keep the timeline
+                        yield from _silence(gap)  # keep the timeline
                     expected = (frame.time if frame.time is not None else expected) + frame.samples / self.rate
                     for out in resampler.resample(frame):
                         mono, cancel = downmix(out.to_ndarray())
@@ -143,7 +147,7 @@ class Recording:
             self.warn(f"{self.path}: decoding stopped early ({_reason(e)}); what came before was heard")
         finally:
             self._container.close()
-        if expected == 0.0:
+        if expected is None:
             return  # nothing decoded at all: one error (when opened), not warnings too
         if skipped or bad_packets:
             self.warn(f"{self.path}: {skipped:.1f} s could not be decoded (damaged data) and was heard as "
@@ -156,6 +160,14 @@ class Recording:
         if cancelled:
             self.warn(f"{self.path}: its stereo channels cancel each other when mixed (anti-phase); "
                       "the louder channel was heard instead")
+
+
+def _silence(seconds: float) -> Iterator[np.ndarray]:
+    """Silence in one-second blocks, so a long gap costs no more memory than a short one."""
+    left = int(round(seconds * SAMPLE_RATE))
+    while left > 0:
+        yield np.zeros(min(left, SAMPLE_RATE), np.float32)
+        left -= SAMPLE_RATE
 
 
 def downmix(channels: np.ndarray) -> tuple[np.ndarray, bool]:
