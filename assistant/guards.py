@@ -53,9 +53,12 @@ def check_output(path: str, input: str | None = None, force: bool = False) -> Pa
 
 def no_core_dumps() -> None:
     """A crash must not write memory to disk: it holds the decoded voice and the transcripts
-    (the audit found a whole recording in a 588 MB core after SIGQUIT). Soft and hard limit
-    0, so nothing started later can raise it; systemd-coredump honours the limit too."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    (the audit found a whole recording in a 588 MB core after SIGQUIT). The soft limit is
+    the one the kernel applies (and passes to systemd-coredump, which honours it); the
+    voice worker inherits it. The hard limit is left alone: lowering it could not be undone
+    by whatever runs Haven in-process (the tests), and nothing in Haven raises the soft one."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
 
 
 def local_sound_server(allow_network: bool = False) -> None:
