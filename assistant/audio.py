@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import AudioInputError, HavenError
+from assistant.errors import HavenError
 from assistant.settings import SAMPLE_RATE
 
 
@@ -43,28 +43,10 @@ def from_pcm16(data: bytes) -> np.ndarray:
 
 
 def read_recording(path: str | Path) -> np.ndarray:
-    """Any format faster-whisper's decoder reads, as 16 kHz mono float32."""
-    p = Path(path)
-    if not p.exists():
-        raise AudioInputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise AudioInputError(f"{p}: is a folder, not a recording")
-    if p.stat().st_size == 0:
-        raise AudioInputError(f"{p}: the file is empty; record again or choose another file")
-    import av
-    from faster_whisper.audio import decode_audio
+    """Any format faster-whisper's decoder reads, as 16 kHz mono float32, whole (short files)."""
+    from assistant.decoding import decode_all
 
-    try:
-        audio = decode_audio(str(p), sampling_rate=SAMPLE_RATE)
-    except (av.error.FFmpegError, ValueError, OSError, IndexError) as e:
-        # IndexError: PyAV finds a container but no audio stream in it.
-        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-        raise AudioInputError(
-            f"{p}: cannot decode this recording ({reason}); use a WAV, FLAC, OGG or MP3 file"
-        ) from None
-    if len(audio) == 0:
-        raise AudioInputError(f"{p}: holds no audio that can be decoded; the file is corrupt or truncated")
-    return audio
+    return decode_all(path)
 
 
 def write_wav(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
@@ -76,20 +58,5 @@ def write_wav(path: str | Path, audio: np.ndarray, rate: int = SAMPLE_RATE) -> N
             w.setsampwidth(2)
             w.setframerate(rate)
             w.writeframes(to_pcm16(audio))
-    except OSError as e:
-        raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None
-
-
-def check_writable(path: str | Path) -> None:
-    """Fail before the work starts, not after it: an --output we cannot write."""
-    p = Path(path)
-    if p.is_dir():
-        raise HavenError(f"cannot write {p}: it is a folder; give a file name such as {p / 'replies.wav'}")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise HavenError(f"cannot write {p}: the folder {parent} does not exist")
-    try:
-        with open(p, "ab"):
-            pass
     except OSError as e:
         raise HavenError(f"cannot write {p}: {e.strerror or e}; choose another --output path") from None

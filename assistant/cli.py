@@ -1,7 +1,7 @@
 """The `haven` command: argument parsing, wiring, and the exit-code contract.
 
 Exit codes: 0 success, 2 bad usage or bad input (one line on stderr that says what
-to do), 1 anything unexpected, 130/143 interrupted.
+to do), 1 anything unexpected, 130/143/129 interrupted (Ctrl-C, SIGTERM, SIGHUP).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
 from assistant.errors import HavenError, on_sigterm
 from assistant.helplines import print_last
+from assistant.guards import local_sound_server, no_core_dumps
 from assistant.settings import PAUSE_S
 
 # Telemetry and hub access are switched off in assistant/__init__.py, before any
@@ -43,6 +44,16 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="whose helplines to give, a country code such as US, GB, IE, CA, AU, NZ, NL, BE "
                         "(default: from the locale)")
     p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
+    _network_audio(p)
+
+
+def _network_audio(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-network-audio", action="store_true",
+                   help="allow a sound server over the network (PULSE_SERVER=tcp:...); off by default")
+
+
+def _force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="replace the --output file if it exists")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
     p.add_argument("--output", metavar="FILE", help="write Haven's voice as a WAV on the input's timeline")
+    _force(p)
     p.add_argument("--no-speak", action="store_true", help="do not voice the replies")
     p.add_argument("--journal", action="store_true",
                    help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
@@ -60,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
     _common(p)
     p.add_argument("--output", metavar="FILE", help="write the demo as a WAV instead of playing it")
+    _force(p)
 
     p = sub.add_parser("reflect", help="text in, reply out")
     _common(p)
@@ -74,9 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cycles", type=int, default=None)
     p.add_argument("--minutes", type=float, default=None)
     p.add_argument("--output", metavar="FILE", help="write the session's audio as a WAV")
+    _force(p)
 
     p = sub.add_parser("devices", help="list audio devices")
     p.add_argument("--json", action="store_true")
+    _network_audio(p)
     p = sub.add_parser("doctor", help="check model, voices and devices, and say what to fix")
     _common(p)
 
@@ -98,18 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # SIGTERM ends like Ctrl-C, for every command, set here only: the command cleans up
-    # (journal closed, summary said) and exits 143.
+    # SIGTERM and SIGHUP (the terminal closed) end like Ctrl-C, for every command, set here
+    # only: the command cleans up (journal closed, summary said) and exits 143 or 129.
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
+    previous = {sig: signal.signal(sig, on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)} if in_main else {}
     try:
+        no_core_dumps()
+        local_sound_server(getattr(args, "allow_network_audio", False))
         return COMMANDS[args.command](args)
     except HavenError as e:
         sys.stderr.write(f"haven: {e}\n")
         return 2
     except KeyboardInterrupt as e:
         code = getattr(e, "exit_code", 130)
-        sys.stderr.write(f"haven: {'stopped (SIGTERM)' if code == 143 else 'interrupted'}\n")
+        _say({143: "stopped (SIGTERM)", 129: "stopped (SIGHUP: the terminal was closed)"}.get(code, "interrupted"))
         return code
     except BrokenPipeError:
         return 0
@@ -119,11 +136,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"haven: unexpected error: {type(e).__name__}: {e} (run with HAVEN_DEBUG=1 for details)\n")
         return 1
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         try:
             sys.stdout.flush()
             print_last(sys.stderr)  # after a crisis or unsafe reply: the numbers are the last lines
-        except (BrokenPipeError, ValueError):
+        except (BrokenPipeError, ValueError, OSError):
             pass
+
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(f"haven: {line}\n")
+    except OSError:  # the terminal is gone (SIGHUP): nobody to tell
+        pass
 

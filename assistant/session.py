@@ -39,7 +39,9 @@ BREATHING, PAUSED, ENDING = "breathing", "paused", "ending"
 TRANSITIONS = {
     LISTENING: {HEARING, SPEAKING, BREATHING, PAUSED, ENDING},
     HEARING: {THINKING, LISTENING, BREATHING, PAUSED, ENDING},
-    THINKING: {SPEAKING, LISTENING, BREATHING, PAUSED, ENDING},
+    # The person may speak again before the reply starts (it is placed after the measured
+    # thinking time): that is a barge-in on the reply on its way, as live.
+    THINKING: {SPEAKING, HEARING, LISTENING, BREATHING, PAUSED, ENDING},
     SPEAKING: {HEARING, LISTENING, BREATHING, PAUSED, ENDING},
     BREATHING: {HEARING, SPEAKING, LISTENING, PAUSED, ENDING},
     PAUSED: {HEARING, SPEAKING, LISTENING, ENDING},

@@ -71,8 +71,10 @@ def config_path() -> Path:
 def load_settings(path: Path | None = None) -> Settings:
     """The saved settings, or the defaults when there is no file."""
     path = path or config_path()
-    if not path.is_file():
+    if not path.exists():
         return Settings()
+    if path.is_dir():  # not silently ignored: the person meant something by it
+        raise HavenError(f"{path}: the settings file is a folder; remove it or point HAVEN_CONFIG at a file")
     f = TomlFile(path, error=HavenError)
     f.check_keys(f.data, "", _CHECKS, what="setting")
     values = {}

@@ -16,6 +16,8 @@ All sinks take the same calls, on the session's sample clock, and mean the same 
 
 from __future__ import annotations
 
+import glob
+import os
 import threading
 import time
 from collections import deque
@@ -47,11 +49,16 @@ class TimelineSink:
         if path is not None:
             import wave
 
-            self._tmp = f"{path}.partial"
+            clean_stale_partials(path)
+            self._tmp = partial_name(path, os.getpid())
             try:
-                self._wave = wave.open(self._tmp, "wb")
+                # Opened here, not by wave.open(name): a failed open then leaves no half-made
+                # Wave_write whose __del__ prints a traceback.
+                # Readable by the owner alone: the replies name the themes, a crisis reply reveals a crisis.
+                self._file = os.fdopen(os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
             except OSError as e:
                 raise HavenError(f"cannot write {path}: {e.strerror or e}; choose another --output path") from None
+            self._wave = wave.open(self._file, "wb")
             self._wave.setnchannels(1)
             self._wave.setsampwidth(2)
             self._wave.setframerate(SAMPLE_RATE)
@@ -89,7 +96,11 @@ class TimelineSink:
         """Write out what is final: everything before `upto`."""
         if self._wave is None or upto <= self._written:
             return
-        self._wave.writeframes(to_pcm16(self._mix(self._written, upto)))
+        try:
+            self._wave.writeframes(to_pcm16(self._mix(self._written, upto)))
+        except OSError as e:  # a full disk mid-session: the replies said so far stay on the screen
+            raise HavenError(f"cannot write {self._path}: {e.strerror or e} after {self._written / SAMPLE_RATE:.0f} s; "
+                             "free some space or choose another --output path") from None
         self._written = upto
         self._clips = [c for c in self._clips if c[0] + len(c[1]) > upto]
 
@@ -102,20 +113,52 @@ class TimelineSink:
         if self._wave is None:
             return
         self.advance(max(self.length, self.end()))
-        self._wave.close()
+        try:
+            self._wave.close()  # writes the final header sizes
+            self._file.close()
+        except OSError as e:
+            raise HavenError(f"cannot write {self._path}: {e.strerror or e}; free some space or choose "
+                             "another --output path") from None
         self._wave = None
-        import os
-
         os.replace(self._tmp, self._path)
 
     def abandon(self) -> None:
         """Interrupted: no half-written output is left behind."""
         if self._wave is not None:
-            import os
-
-            self._wave.close()
+            for close in (self._wave.close, self._file.close):
+                try:
+                    close()
+                except OSError:  # the disk filled up: the file goes anyway
+                    pass
             self._wave = None
             os.unlink(self._tmp)
+
+
+def partial_name(path, pid: int) -> str:
+    """Where an output is written until it is complete: beside it, named for the process writing it."""
+    return f"{path}.{pid}.partial"
+
+
+def clean_stale_partials(path) -> None:
+    """Remove what a killed run (SIGKILL, power loss) left of this output: Haven's own
+    partial files whose process is gone. A run still writing one is left alone."""
+    from pathlib import Path
+
+    p = Path(path)
+    for stale in p.parent.glob(f"{glob.escape(p.name)}.*.partial"):
+        pid = stale.name[len(p.name) + 1:-len(".partial")]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 class SpeakerSink:

@@ -19,11 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio import read_recording
-from assistant.errors import HavenError
+from assistant.decoding import Recording
+from assistant.errors import DeviceLost, HavenError
 from assistant.settings import FRAME, SAMPLE_RATE
 
 _JITTER = 0.03  # timestamps closer than this to where the stream should be are jitter
+# A running input stream delivers a block every 32 ms, silence included; none for this long
+# means the device or the sound server is gone (PortAudio then waits forever, saying nothing).
+LOST_AFTER_S = 2.0
 
 
 class SampleClock:
@@ -94,10 +97,53 @@ class ArraySource:
 
 
 class FileSource(ArraySource):
-    """A recording, decoded at once (bad input fails before the slow start-up)."""
+    """A recording, decoded as it is heard: memory stays flat however long it is.
+
+    Opening it checks the file and decodes its first block, so bad input fails before
+    the slow start-up. len() is the length its header gives (what the output WAV is
+    padded to); `audio` decodes it whole, for short files (the demo, tests)."""
 
     def __init__(self, path: str | Path, frame: int = FRAME, paced: bool = False):
-        super().__init__(read_recording(path), str(path), frame, paced)
+        self.recording = Recording(path)
+        self._audio: np.ndarray | None = None
+        self._streamed = False
+        super().__init__(None, str(path), frame, paced)
+
+    @property
+    def audio(self) -> np.ndarray:
+        if self._audio is None:
+            if self._streamed:  # its blocks went by once already: decode it again (without its warnings again)
+                self.recording = Recording(self.recording.path, warn=lambda message: None)
+            self._audio = np.concatenate(list(self.recording.blocks()))
+        return self._audio
+
+    @audio.setter
+    def audio(self, value) -> None:
+        self._audio = value
+
+    def __len__(self) -> int:
+        return len(self._audio) if self._audio is not None else self.recording.samples_estimate
+
+    def __iter__(self):
+        if self._audio is not None:
+            yield from super().__iter__()
+            return
+        self._streamed = True
+        t0 = time.monotonic()
+        i, pending = 0, np.zeros(0, np.float32)
+        for block in self.recording.blocks():
+            pending = np.concatenate([pending, block]) if len(pending) else block
+            while len(pending) >= self.frame:
+                yield self._frame(pending[:self.frame], i, t0)
+                pending, i = pending[self.frame:], i + self.frame
+        if len(pending):
+            yield self._frame(pending, i, t0)
+
+    def _frame(self, frame: np.ndarray, i: int, t0: float) -> np.ndarray:
+        if self.paced:
+            time.sleep(max(0.0, t0 + i / SAMPLE_RATE - time.monotonic()))
+        self.clock.mark(i, t0 + i / SAMPLE_RATE)
+        return frame
 
 
 class SilentSource:
@@ -197,10 +243,16 @@ class MicSource:
         self._stopped = True
 
     def __iter__(self):
+        heard = time.monotonic()
         while not self._stopped:
-            got = self.read(0.5)
+            got = self.read(0.25)
             if got is None:
+                if time.monotonic() - heard >= LOST_AFTER_S:
+                    raise DeviceLost(
+                        f"the microphone has delivered no sound for {LOST_AFTER_S:g} s: the sound server or "
+                        "the device went away; check it (pactl info, 'haven devices') and start haven again")
                 continue
+            heard = time.monotonic()
             captured, frames = got
             self.clock.mark(self._received, captured)
             if self.echo is not None:

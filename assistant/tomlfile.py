@@ -37,6 +37,9 @@ class TomlFile:
             raise error(f"{self.shown}: file is missing; {missing}") from None
         except UnicodeDecodeError as e:
             raise error(f"{self.shown}: not UTF-8 text ({e.reason}); save it as UTF-8") from None
+        except OSError as e:  # unreadable, a folder, a bad disk
+            raise error(f"{self.shown}: cannot be read ({e.strerror or e}); check that it is a file you can read") from None
+        self.text = self.text.removeprefix("\ufeff")  # a BOM, as some editors save UTF-8: not a TOML error
         self.lines = self.text.splitlines()
         try:
             self.data = tomllib.loads(self.text)
@@ -138,16 +141,15 @@ class TomlFile:
             raise self.error(f"{where}is missing the list '{key}'", *needles[:1] or ())
         if isinstance(value, str):
             value = [value]
+        at = self.key_line(header, key)  # the 'key =' line itself, not a comment that mentions the key
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(f"{where}'{key}' must be a list of strings", *needles)
+            raise self.error_at(f"{where}'{key}' must be a list of strings", at)
         if len(value) < minimum:
-            raise self.error(
-                f"{where}'{key}' has {len(value)} entries; it needs at least {minimum}", *needles
-            )
+            raise self.error_at(f"{where}'{key}' has {len(value)} entries; it needs at least {minimum}", at)
         seen: dict[str, str] = {}
         for v in value:
             if not v.strip():
-                raise self.error(f"{where}'{key}' has an empty entry", *needles)
+                raise self.error_at(f"{where}'{key}' has an empty entry", self.value_line(header, '""', key) or at)
             k = " ".join(v.lower().split())
             if k in seen:
                 raise self.error(f"{where}'{key}' has a duplicate entry: {v!r}", *needles[:1], f'"{v}"')

@@ -37,6 +37,21 @@ _HALLUCINATIONS = re.compile(
 )
 
 
+def _repair_hint(model: ResolvedModel) -> str:
+    from assistant.models import cache_dir
+
+    if model.path.is_relative_to(cache_dir()):  # a reinstall never touches the cache
+        return f"delete the folder {model.path} and start Haven again (it is rebuilt from the installed packages)"
+    return "reinstall it or pass another --model"
+
+
+def is_garbage(text: str) -> bool:
+    """Not words: no letter at all, or one character repeated ("))))))", what a damaged model
+    says). Such a transcript is treated as not heard, never answered as speech."""
+    chars = set(text.replace(" ", ""))
+    return bool(text) and (not any(c.isalpha() for c in text) or (len(chars) == 1 and len(text) > 3))
+
+
 @dataclass
 class Transcript:
     text: str
@@ -63,7 +78,7 @@ class Transcriber:
             )
         except (RuntimeError, ValueError, OSError) as e:
             raise ModelError(f"could not load the speech model from {model.path}: {str(e).splitlines()[0]}; "
-                             "reinstall it or pass another --model") from None
+                             f"{_repair_hint(model)}") from None
         self.load_seconds = time.perf_counter() - started
         self.resolved = model
         self.multilingual = bool(self.model.model.is_multilingual)
@@ -108,7 +123,7 @@ class Transcriber:
                 continue
             kept.append(seg.text.strip())
         text = " ".join(t for t in kept if t).strip()
-        if _HALLUCINATIONS.match(re.sub(r"[^\w\s.]", "", text.lower()).strip()):
+        if is_garbage(text) or _HALLUCINATIONS.match(re.sub(r"[^\w\s.]", "", text.lower()).strip()):
             text = ""
         return Transcript(text, language, time.perf_counter() - started)
 

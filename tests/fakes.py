@@ -70,13 +70,14 @@ class FakeEndpointer:
 class FakeTranscriber:
     """Whisper's stand-in: the script's text for the audio FakeEndpointer made."""
 
-    def __init__(self, script: list[Say]):
+    def __init__(self, script: list[Say], seconds: float = 0.05):
         self.script = script
+        self.seconds = seconds  # the wall time each call reports (a loaded machine: seconds)
         self.calls = 0
 
     def transcribe(self, audio, language=None) -> Transcript:
         self.calls += 1
-        return Transcript(self.script[int(audio[0]) - 1].text, language or "en", 0.05)
+        return Transcript(self.script[int(audio[0]) - 1].text, language or "en", self.seconds)
 
 
 class FakeVoice:
@@ -91,7 +92,7 @@ class FakeVoice:
 
 
 def run_test(script: list[Say], seconds: float, speak: bool = True, interrupt_at: float | None = None,
-             **settings) -> list[dict]:
+             transcribe_s: float = 0.05, **settings) -> list[dict]:
     """The Session over `seconds` of (silent) input with the scripted speech; the events
     it emits, as the JSON that --json would print."""
     from assistant.responder import Responder
@@ -102,7 +103,7 @@ def run_test(script: list[Say], seconds: float, speak: bool = True, interrupt_at
     events: list[dict] = []
     sink = TimelineSink(_s(seconds))
     session = Session(SessionSettings(speak=speak, **settings), _responder(), FakeVoice() if speak else None,
-                      sink, lambda e: events.append(json.loads(e.to_json())), InlineASR(FakeTranscriber(script)),
+                      sink, lambda e: events.append(json.loads(e.to_json())), InlineASR(FakeTranscriber(script, transcribe_s)),
                       endpointer=FakeEndpointer(script))
     session.start()
     quiet = np.zeros(FRAME, dtype=np.float32)

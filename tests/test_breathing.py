@@ -272,9 +272,10 @@ def test_478_is_four_cycles_unless_asked(tmp_path):
     default = cue_events(haven_here("breathe", "--pattern", "4-7-8", "--output", str(out), "--json").stdout)
     assert max(c["cycle"] for c in default) == 4
     asked = cue_events(haven_here("breathe", "--pattern", "4-7-8", "--cycles", "6", "--output", str(out),
-                                 "--json").stdout)
+                                 "--json", "--force").stdout)
     assert max(c["cycle"] for c in asked) == 6
-    by_time = haven_here("breathe", "--pattern", "4-7-8", "--minutes", "5", "--output", str(out), "--json")
+    by_time = haven_here("breathe", "--pattern", "4-7-8", "--minutes", "5", "--output", str(out), "--json",
+                         "--force")
     assert by_time.returncode == 0 and max(c["cycle"] for c in cue_events(by_time.stdout)) == 4
     assert "--cycles" in by_time.stderr
 

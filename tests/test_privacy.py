@@ -457,7 +457,11 @@ def test_killed_mid_session_the_journal_keeps_every_finished_utterance(home, lon
     assert "ended abruptly" in listed
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+SAID_ON = {signal.SIGINT: "haven: interrupted", signal.SIGTERM: "haven: stopped (SIGTERM)",
+           signal.SIGHUP: "haven: stopped (SIGHUP: the terminal was closed)"}
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_interrupt_ends_cleanly_with_summary_and_closed_journal(home, long_wav, sig, code):
     dirs, env = home
     env["HAVEN_DATA_DIR"] = str(dirs["data"] / "h")
@@ -466,7 +470,7 @@ def test_interrupt_ends_cleanly_with_summary_and_closed_journal(home, long_wav, 
     got, stderr = run.finish(sig)
     assert got == code, stderr
     assert "Traceback" not in stderr
-    assert stderr.strip().splitlines()[-1] == ("haven: interrupted" if sig == signal.SIGINT else "haven: stopped (SIGTERM)")
+    assert stderr.strip().splitlines()[-1] == SAID_ON[sig]
     names = [e["event"] for e in run.seen]
     assert "summary" in names and names[-1] == "done", names
     assert len(run.replies()) < len(LONG_PARTS), "the signal should land mid-run"

@@ -44,6 +44,19 @@ def test_speech_over_a_reply_cuts_it_and_is_heard():
     assert second["reply_start_s"] >= second["end_s"] + 1.2
 
 
+def test_speech_while_haven_is_still_thinking_is_heard():
+    """On a loaded machine the reply is placed late (after the measured thinking time): the
+    person may speak again before it starts. That cuts the reply on its way (it crashed with
+    'no transition from thinking to hearing')."""
+    evs = run_test([Say(VENT, 1.0, 4.0), Say("i feel so alone even when he is next to me", 6.0, 9.0)], 25,
+                   transcribe_s=3.0)
+    assert states(evs)[:5] == ["listening", "hearing", "thinking", "hearing", "thinking"]
+    first, second = replies(evs)
+    assert first["reply_start_s"] > 6.0  # it was still on its way when the person spoke
+    assert next(e for e in evs if e["event"] == "interrupted")["at_s"] == pytest.approx(6.0, abs=0.04)
+    assert second["transcript"].startswith("i feel so alone")
+
+
 def test_paused_means_paused_until_resumed():
     evs = run_test([Say("wait a moment", 1.0, 2.0), Say(VENT, 9.0, 11.0), Say("go on", 15.0, 15.6),
                     Say(VENT, 20.0, 23.0)], 40)

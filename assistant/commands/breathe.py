@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from assistant.audio import check_writable
+from assistant.guards import check_output
 from assistant.breathing import BreathingSession, Guide, cycles_for, load_patterns, load_texts, load_tones, play
 from assistant.devices import default_device, find_device
 from assistant.errors import HavenError
@@ -32,8 +32,8 @@ def run(args) -> int:
     n, capped = cycles_for(pattern, cycles, minutes)
     load_texts(language, patterns=patterns)
     tones = load_tones()  # a missing file fails before the slow part
-    if args.output:
-        check_writable(args.output)
+    if args.output is not None:
+        check_output(args.output, force=args.force)
     view = JsonView() if args.json else TextView()
     if capped:
         sys.stderr.write(f"haven: {pattern.name} is {n} cycles at most; ask for more with --cycles\n")

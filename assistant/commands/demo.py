@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.audio import check_writable, write_wav
+from assistant.audio import write_wav
+from assistant.guards import check_output
 from assistant.devices import default_device
 from assistant.errors import HavenError
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
@@ -30,9 +31,10 @@ def recordings() -> list[Path]:
 def run(args) -> int:
     view = view_for(args)
     speakers = None if args.output else default_device("output")
-    output = args.output or (None if speakers else "haven-demo.wav")
-    if output:
-        check_writable(output)
+    output = args.output if args.output is not None else (None if speakers else "haven-demo.wav")
+    if output is not None:
+        # The default haven-demo.wav is Haven's own file: replaced without asking.
+        check_output(output, force=args.force or args.output is None)
     settings = settings_for(args)
     stages = Stages.load(settings if args.language else _with_language(settings, "auto"), True)
     mixes = []
@@ -40,6 +42,7 @@ def run(args) -> int:
         for path in recordings():
             language = args.language or path.name.split("_")[0]
             source = FileSource(path)
+            source.audio  # decoded whole (short samples): it is mixed in below
             sink = TimelineSink(len(source))
             run_pipeline(source, stages, sink, view, session_settings(_with_language(settings, language), True),
                          InlineASR(stages.transcriber))

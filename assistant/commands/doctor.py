@@ -62,9 +62,10 @@ def _model(name: str | None, language: str):
     from assistant.models import resolve_model
     from assistant.transcriber import Transcriber
 
-    model = resolve_model(name)
+    model = resolve_model(name)  # the joined base model is checked against its sha256 here, and repaired
     t = Transcriber(model, language)
-    return f"{model.name} at {model.path} (loads in {t.load_seconds:.1f} s)"
+    checked = ", sha256 verified" if model.name == "base" else ""
+    return f"{model.name} at {model.path} (loads in {t.load_seconds:.1f} s{checked})"
 
 
 def _voice(language: str):

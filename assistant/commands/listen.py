@@ -6,10 +6,11 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from assistant.audio import check_writable
 from assistant.devices import find_device
+from assistant.guards import check_output
+from assistant.library import LANGUAGES, language_pack
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
-from assistant.settings import settings_for
+from assistant.settings import SAMPLE_RATE, settings_for
 from assistant.ui import view_for
 
 
@@ -19,6 +20,7 @@ def run(args) -> int:
     in_dev = find_device(args.input_device, "input")
     out_dev = find_device(args.output_device, "output")
     emit = view_for(args, live=args.input is None)
+    check_session_texts(LANGUAGES if settings.language == "auto" else (settings.language,))
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
     book = open_journal(f"recording {Path(args.input).name}" if args.input else "the microphone") \
         if args.journal else None
@@ -28,7 +30,9 @@ def run(args) -> int:
             stages = Stages.load(settings, speak)
             asr = _asr(args.input is None, stages.transcriber)
             out = _keeping_numbers(book.wrap(emit) if book else emit, stages.responder, settings.language)
-            run_pipeline(source, stages, sink, out, session_settings(settings, speak), asr, output)
+            session = run_pipeline(source, stages, sink, out, session_settings(settings, speak), asr, output)
+        if args.input is not None and session.stopped:
+            _note_unheard(session.clock, len(source))
     finally:
         if book is not None:
             close_journal(book)
@@ -53,6 +57,25 @@ def _keeping_numbers(emit, responder, language: str):
     return out
 
 
+def check_session_texts(languages) -> None:
+    """Everything a session can reach in prompts/, loaded and checked at start: the replies
+    (summary, breathing offer...) and the breathing patterns and their words ("help me breathe")."""
+    from assistant.breathing import load_patterns, load_texts
+
+    patterns = load_patterns()
+    for language in languages:
+        language_pack(language)
+        load_texts(language, patterns=patterns)
+
+
+def _note_unheard(clock: int, length: int) -> None:
+    """"Stop" said inside a recording ends it as it would live; the rest is not silently dropped."""
+    left = (length - clock) / SAMPLE_RATE
+    if left >= 1.0:
+        sys.stderr.write(f"haven: note: \"stop\" was heard at {clock / SAMPLE_RATE:.1f} s, so the last "
+                         f"{left:.1f} s of the recording were not listened to\n")
+
+
 def _source_and_sink(args, in_dev, out_dev, speak: bool):
     """What live and file mode differ in (with _asr): where the audio comes from and goes."""
     from assistant.source import FileSource, MicSource
@@ -60,8 +83,8 @@ def _source_and_sink(args, in_dev, out_dev, speak: bool):
 
     if args.input is not None:
         source = FileSource(args.input)
-        if args.output:
-            check_writable(args.output)
+        if args.output is not None:
+            check_output(args.output, args.input, args.force)
         # With --output the WAV is written as the session goes (flat memory for hours).
         return source, TimelineSink(len(source), args.output), args.output
     from assistant.echo import EchoGuard

@@ -15,7 +15,7 @@ def run(args) -> int:
     language = settings.language
     responder = Responder(language, region=settings.region)
     if args.batch:
-        lines = (line.strip() for line in sys.stdin)
+        lines = (line.strip() for line in _stdin_lines())
     else:
         text = " ".join(args.text).strip()
         if not text:
@@ -34,3 +34,18 @@ def run(args) -> int:
             label = reply.theme or reply.command or ""
             print(f"[{reply.kind}{' / ' + label if label else ''}] {reply.reply}", flush=True)
     return 0
+
+
+def _stdin_lines():
+    """stdin a line at a time, each decoded on its own: a line that is not UTF-8 stops the batch
+    with one line naming it, after every line before it has been answered."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # already text (stdin replaced in-process)
+        yield from sys.stdin
+        return
+    for number, line in enumerate(raw, 1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise HavenError(f"line {number} of the input is not UTF-8 text (byte {e.start + 1}); the lines "
+                             f"before it were answered; save the text as UTF-8 and give line {number} on") from None
