@@ -50,12 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
     p.add_argument("--output", metavar="FILE", help="write Haven's voice as a WAV on the input's timeline")
     p.add_argument("--no-speak", action="store_true", help="do not voice the replies")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show what each utterance was taken for (kind, theme, score, timing)")
     p.add_argument("--journal", action="store_true",
                    help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
 
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
     _common(p)
     p.add_argument("--output", metavar="FILE", help="write the demo as a WAV instead of playing it")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show what each utterance was taken for (kind, theme, score, timing)")
 
     p = sub.add_parser("reflect", help="text in, reply out")
     _common(p)

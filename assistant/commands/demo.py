@@ -28,7 +28,7 @@ def recordings() -> list[Path]:
 
 
 def run(args) -> int:
-    view = view_for(args)
+    view = view_for(args, language=args.language or settings_for(args).language)
     speakers = None if args.output else default_device("output")
     output = args.output or (None if speakers else "haven-demo.wav")
     if output:

@@ -18,7 +18,7 @@ def run(args) -> int:
     speak = not args.no_speak
     in_dev = find_device(args.input_device, "input")
     out_dev = find_device(args.output_device, "output")
-    emit = view_for(args, live=args.input is None)
+    emit = view_for(args, live=args.input is None, language=settings.language, journal=args.journal)
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
     book = open_journal(f"recording {Path(args.input).name}" if args.input else "the microphone") \
         if args.journal else None
