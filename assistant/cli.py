@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     j = jsub.add_parser("forget", help="delete one session's journal, or all of them")
     j.add_argument("number", type=int, nargs="?", metavar="N", help="the number 'haven journal list' shows")
     j.add_argument("--all", action="store_true", help="delete every kept session")
+    j.add_argument("--yes", action="store_true", help="do not ask first (needed when there is no terminal to ask at)")
     return parser
 
 

@@ -13,8 +13,12 @@ killed loses at most the utterance in flight. The file is created at the first
 utterance, so a session in which nothing was said leaves nothing behind. Only
 text goes in (transcript, what it was taken for, the reply, the summary): never audio.
 
-`haven journal list | show N | forget N | forget --all` read and delete these files;
-N is the number `list` shows (oldest first).
+`haven journal list | show N | forget N | forget --all` read and delete these files.
+N is the entry's own number, written into the file when it is created (one more than
+any before, counted in the folder's .last), so forgetting one never renumbers the
+rest. The headings are in the session's language (prompts/LANG/interface.toml) and
+say in plain words what each utterance seemed to be about; the theme ids that
+`journal list --json` reports sit on marker lines (<!-- haven:... -->) that `show` leaves out.
 """
 
 from __future__ import annotations
@@ -32,13 +36,18 @@ import platformdirs
 
 from assistant.errors import HavenError
 from assistant.events import Done, Event, Listening, ReplyEvent, Summary
+from assistant.library import Interface, interface, language_pack
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-\d+)?\.md$")
 _ENTRY = re.compile(r"^## \d+ · ")
+# Marker lines: a whole line each, so nothing said (always one line inside a "- **...:**"
+# item) can forge one. The older format's lines are still read.
+_MARK = re.compile(r"^<!-- haven:(number|theme|end) ?([a-z_0-9]*) -->$")
 _THEME = re.compile(r"^- \*\*Heard as:\*\* .*?theme `([a-z_]+)`")
 _END = re.compile(r"^\*Session ended ")
+_LAST = ".last"  # the last number given to an entry
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -75,6 +84,14 @@ def ensure_journal_dir() -> Path:
     return folder
 
 
+def meaning(theme: str, language: str) -> str:
+    """A theme in plain words (its summary in prompts/LANG/themes.toml), not its id."""
+    try:
+        return language_pack(language if language in ("en", "nl") else "en").themes[theme].summary
+    except (KeyError, HavenError):
+        return theme
+
+
 def _clean(text: str | None) -> str:
     """One line of text: no newlines (they could forge a heading), no control characters."""
     return _CONTROL.sub("", " ".join(str(text or "").split()))
@@ -83,9 +100,11 @@ def _clean(text: str | None) -> str:
 class Journal:
     """One session's journal file. `record(event)` takes the session's events as they come."""
 
-    def __init__(self, folder: Path, source: str = "", started: float | None = None):
+    def __init__(self, folder: Path, source: str = "", started: float | None = None,
+                 words: Interface | None = None):
         self.folder = folder
         self.source = source
+        self.words = words or interface("en")
         self.started = started if started is not None else time.time()
         self.path: Path | None = None
         self.utterances = 0
@@ -99,9 +118,9 @@ class Journal:
         self._ended = False
 
     @classmethod
-    def open(cls, source: str = "") -> "Journal":
+    def open(cls, source: str = "", language: str | None = None) -> "Journal":
         """Check the folder now (so a problem shows before the slow start-up); the file comes later."""
-        return cls(ensure_journal_dir(), source)
+        return cls(ensure_journal_dir(), source, words=interface(language))
 
     # -- writing ----------------------------------------------------------------------
 
@@ -130,37 +149,44 @@ class Journal:
             if self._fd is None:
                 return  # nothing was said: nothing to keep
             self._summarised = True
-            themes = ", ".join(_clean(t) for t in event.themes) or "none"
-            self._write(f"## Summary\n\n- **Themes:** {themes}\n- **Haven:** {_clean(event.text)}\n\n")
+            w = self.words.text
+            self._write(f"## {w('journal.summary')}\n\n- **{w('journal.themes')}:** {self._themes_text(event.themes)}\n"
+                        f"- **{w('journal.reply')}:** {_clean(event.text)}\n\n")
         elif isinstance(event, Done):
             self._end()
 
+    def _themes_text(self, themes) -> str:
+        return "; ".join(_clean(meaning(t, self.words.language)) for t in themes) or self.words.text("journal.none")
+
     def _reply_text(self, e: ReplyEvent) -> str:
+        w = self.words.text
         when = time.strftime("%H:%M:%S", time.localtime())
-        taken = _clean(e.kind)
-        if e.theme:
-            taken += f", theme `{_clean(e.theme)}`"
-        if e.command:
-            taken = f"command `{_clean(e.command)}`" if e.kind == "command" else f"{taken}, command `{_clean(e.command)}`"
-        said = _clean(e.reply) if e.reply else ("*(paused: Haven stayed quiet)*" if e.mode == "paused" else "*(no reply)*")
+        language = e.language if e.language in ("en", "nl") else None
+        taken = meaning(e.theme, language or self.words.language) if e.theme else w(f"journal.kinds.{e.kind}") \
+            if f"journal.kinds.{e.kind}" in self.words.texts else _clean(e.kind)
+        said = _clean(e.reply) if e.reply else f"*{w('journal.paused') if e.mode == 'paused' else w('journal.no_reply')}*"
         lines = [f"## {self.utterances} · {when}", "",
-                 f"- **You said:** {_clean(e.transcript)}",
-                 f"- **Heard as:** {taken}",
-                 f"- **Haven:** {said}"]
+                 f"- **{w('journal.you_said')}:** {_clean(e.transcript)}",
+                 f"- **{w('journal.heard_as')}:** {_clean(taken)}",
+                 f"- **{w('journal.reply')}:** {said}"]
         if e.mode == "safety":
-            lines.append("- **Mode:** safety (after words about harm, Haven stays with safety)")
-        lines.append(f"- **At:** {e.start_s:.1f}–{e.end_s:.1f} s into the session")
+            lines.append(f"- {w('journal.safety')}")
+        lines.append(f"- **{w('journal.at')}:** " + w("journal.at_value", start=f"{e.start_s:.1f}", end=f"{e.end_s:.1f}"))
+        if e.theme:
+            lines.append(f"<!-- haven:theme {_clean(e.theme)} -->")
         return "\n".join(lines) + "\n\n"
 
-    def _header(self) -> str:
+    def _header(self, number: int) -> str:
         started = time.localtime(self.started)
-        title = time.strftime("%A %d %B %Y, %H:%M", started)
+        title = self.words.text("journal.title", date=time.strftime("%Y-%m-%d %H:%M", started))
         details = " · ".join(d for d in [time.strftime("%Y-%m-%d %H:%M:%S", started),
                                          _clean(self.source), *self._details] if d)
-        return f"# Haven journal: {title}\n\nStarted {details}\n\n"
+        return (f"<!-- haven:number {number} -->\n# {title}\n\n"
+                f"{self.words.text('journal.started')} {details}\n\n")
 
     def _create(self) -> None:
         stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(self.started))
+        number = _next_number(self.folder)  # before the new file exists, or it would count itself
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         for n in range(1, 1000):
             path = self.folder / (f"{stamp}.md" if n == 1 else f"{stamp}-{n}.md")
@@ -181,7 +207,7 @@ class Journal:
                 os.close(dfd)
         except OSError:
             pass
-        os.write(fd, self._header().encode("utf-8"))
+        os.write(fd, self._header(number).encode("utf-8"))
 
     def _write(self, text: str) -> None:
         """Append one entry with a single write, and put it on the disk before going on."""
@@ -204,11 +230,11 @@ class Journal:
             return
         self._ended = True
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
+        w = self.words.text
         if not self._summarised:  # the recording ended without "stop": still name the themes
-            themes = ", ".join(_clean(t) for t in self._themes) or "none"
-            self._write(f"## Themes\n\n- **Themes:** {themes}\n\n")
-        self._write(f"---\n\n*Session ended {ended} · {count(self.utterances, 'utterance')}, "
-                    f"{count(self.replies, 'reply', 'replies')}.*\n")
+            self._write(f"## {w('journal.themes')}\n\n- {self._themes_text(self._themes)}\n\n")
+        self._write(f"---\n\n*{w('journal.ended', ended=ended, utterances=self.utterances, replies=self.replies)}*\n"
+                    "<!-- haven:end -->\n")
 
     def close(self) -> None:
         """Write the end line (if the session did not), flush to disk, close. Safe to call twice."""
@@ -242,6 +268,25 @@ def _signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _next_number(folder: Path) -> int:
+    """One more than any entry's number so far (kept in .last, so a forgotten one is not reused)."""
+    last = 0
+    try:
+        last = int((folder / _LAST).read_text().strip() or 0)
+    except (OSError, ValueError):
+        pass
+    number = max([last, *(e.number for e in entries())]) + 1
+    try:
+        fd = os.open(folder / _LAST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), FILE_MODE)
+        try:
+            os.write(fd, f"{number}\n".encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # the numbers in the files still keep them apart
+    return number
+
+
 def count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
@@ -269,39 +314,46 @@ def entries() -> list[Entry]:
     if not folder.is_dir():
         return []
     found = []
-    for path in sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()):
+    for position, path in enumerate(sorted(p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()), 1):
         m = _NAME.match(path.name)
-        utterances, themes, finished = 0, [], False
+        number, utterances, themes, finished = position, 0, [], False  # older files: their place in the list
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             text = ""
         for line in text.splitlines():
+            mark = _MARK.match(line)
+            theme = mark.group(2) if mark and mark.group(1) == "theme" else (t := _THEME.match(line)) and t.group(1)
             if _ENTRY.match(line):
                 utterances += 1
-            elif (t := _THEME.match(line)) and t.group(1) not in themes:
-                themes.append(t.group(1))
-            elif _END.match(line):
+            elif mark and mark.group(1) == "number" and mark.group(2).isdigit():
+                number = int(mark.group(2))
+            elif theme:
+                themes += [theme] if theme not in themes else []
+            elif (mark and mark.group(1) == "end") or _END.match(line):
                 finished = True
         started = f"{m.group(1)} {m.group(2)}:{m.group(3)}:{m.group(4)}"
-        found.append(Entry(len(found) + 1, path, started, utterances, themes, finished))
+        found.append(Entry(number, path, started, utterances, themes, finished))
     return found
 
 
-def _pick(number: int) -> Entry:
+def pick(number: int) -> Entry:
+    """The entry with this number (a one-line error if there is none)."""
     all_entries = entries()
     if not all_entries:
         raise HavenError("the journal is empty; sessions are kept only with: haven listen --journal")
-    if not 1 <= number <= len(all_entries):
-        raise HavenError(f"there is no journal entry {number}; there are {len(all_entries)} "
-                         f"(numbers 1 to {len(all_entries)}, see: haven journal list)")
-    return all_entries[number - 1]
+    for entry in all_entries:
+        if entry.number == number:
+            return entry
+    numbers = ", ".join(str(e.number) for e in all_entries)
+    raise HavenError(f"there is no journal entry {number}; the numbers are {numbers} (see: haven journal list)")
 
 
 def show(number: int) -> str:
-    entry = _pick(number)
+    entry = pick(number)
     try:
-        return entry.path.read_text(encoding="utf-8", errors="replace")
+        text = entry.path.read_text(encoding="utf-8", errors="replace")
+        return "".join(line for line in text.splitlines(keepends=True) if not _MARK.match(line.rstrip("\n")))
     except OSError as e:
         raise HavenError(f"cannot read {entry.path}: {e.strerror or e}") from None
 
@@ -327,7 +379,7 @@ def _sync_folder() -> None:
 
 
 def forget(number: int) -> Entry:
-    entry = _pick(number)
+    entry = pick(number)
     _delete(entry.path)
     _sync_folder()
     return entry

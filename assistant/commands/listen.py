@@ -20,8 +20,7 @@ def run(args) -> int:
     out_dev = find_device(args.output_device, "output")
     emit = view_for(args, live=args.input is None, language=settings.language, journal=args.journal)
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
-    book = open_journal(f"recording {Path(args.input).name}" if args.input else "the microphone") \
-        if args.journal else None
+    book = open_journal(args.input and Path(args.input).name, settings.language) if args.journal else None
     stages = None
     try:
         with emit if hasattr(emit, "__enter__") else nullcontext():
@@ -61,10 +60,14 @@ def _asr(live: bool, transcriber):
     return ThreadASR(transcriber) if live else InlineASR(transcriber)
 
 
-def open_journal(source: str):
+def open_journal(recording: str | None, language: str):
+    """The journal of this session, its headings in the session's language."""
     from assistant.journal import Journal
+    from assistant.library import interface
 
-    return Journal.open(source)
+    words = interface(language)
+    return Journal.open(words.text("journal.recording", name=recording) if recording
+                        else words.text("journal.microphone"), language)
 
 
 def close_journal(book) -> None:
