@@ -7,6 +7,8 @@
     rate = 150             # speaking rate, words a minute
     pause = 1.2            # seconds of silence that end an utterance
     voice_en = "gmw/en-gb" # an espeak-ng voice id per language (see: espeak-ng --voices)
+    input_device = "alsa_input.usb-headset.mono-fallback"   # by name (see: haven devices)
+    output_device = "alsa_output.usb-headset.analog-stereo"
 
 The stages' own settings (SessionSettings, EndpointerSettings) take their defaults
 from the constants here, so a default lives in one place.
@@ -40,6 +42,8 @@ class Settings:
     pause: float = PAUSE_S
     voice_en: str | None = None
     voice_nl: str | None = None
+    input_device: str | None = None
+    output_device: str | None = None
 
     def voices(self) -> dict[str, str]:
         """The espeak-ng voices chosen per language (only those set)."""
@@ -55,6 +59,10 @@ _CHECKS = {
               f"seconds from {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g}"),
     "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
     "voice_nl": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
+    "input_device": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v),
+                     "a microphone's name or index (see: haven devices)"),
+    "output_device": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v),
+                      "an output's name or index (see: haven devices)"),
 }
 
 
@@ -75,7 +83,7 @@ def load_settings(path: Path | None = None) -> Settings:
         ok, what = _CHECKS[key]
         if not ok(value):
             raise f.error_at(f"'{key}' must be {what}, not {value!r}", f.key_line("", key))
-        values[key] = float(value) if key == "pause" else value
+        values[key] = float(value) if key == "pause" else str(value) if key.endswith("_device") else value
     return Settings(**values)
 
 

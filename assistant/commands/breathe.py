@@ -40,7 +40,7 @@ def run(args) -> int:
     view = JsonView() if args.json else TextView(words=words)
     if capped:
         sys.stderr.write(f"haven: {pattern.name} is {n} cycles at most; ask for more with --cycles\n")
-    sink = None if args.output else _speakers(args.output_device)  # opened first: it settles while clips render
+    sink = None if args.output else _speakers(settings.output_device)  # opened first: it settles while clips render
     try:
         voice = Voice(language, settings.rate, voices=settings.voices())
         try:

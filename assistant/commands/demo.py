@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.audio import check_writable, write_wav
-from assistant.devices import default_device
+from assistant.devices import default_device, find_device
 from assistant.errors import HavenError
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.resources import samples_dir
@@ -50,7 +50,7 @@ def run(args) -> int:
             mix[:len(replies)] += replies
             mixes.append(np.clip(mix, -1, 1))
             if speakers:
-                out = SpeakerSink(args.output_device)
+                out = SpeakerSink(find_device(settings.output_device, "output"))
                 out.play(mixes[-1])
                 out.finish()
     finally:

@@ -83,8 +83,8 @@ def run(args) -> int:
     checks += [
         _check("voice (en)", lambda: _voice("en")),
         _check("voice (nl)", lambda: _voice("nl")),
-        _check("microphone", lambda: _device("input", args.input_device)),
-        _check("speakers", lambda: _device("output", args.output_device)),
+        _check("microphone", lambda: _device("input", settings.input_device)),
+        _check("speakers", lambda: _device("output", settings.output_device)),
     ]
     if args.json:
         for c in checks:

@@ -16,8 +16,8 @@ from assistant.ui import view_for
 def run(args) -> int:
     settings = settings_for(args)
     speak = not args.no_speak
-    in_dev = find_device(args.input_device, "input")
-    out_dev = find_device(args.output_device, "output")
+    in_dev = find_device(settings.input_device, "input")
+    out_dev = find_device(settings.output_device, "output")
     emit = view_for(args, live=args.input is None, language=settings.language, journal=args.journal)
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
     book = open_journal(args.input and Path(args.input).name, settings.language) if args.journal else None
