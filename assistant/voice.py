@@ -86,6 +86,7 @@ class Voice:
         self.language = language
         self.rate = rate or DEFAULT_RATE
         self.voices = {**VOICES, **(voices or {})}
+        self._chosen = set(voices or {})  # languages whose voice came from config.toml
         self._lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}
         self.restarts = 0
@@ -125,15 +126,24 @@ class Voice:
                 if status == "ok":
                     return _wav_bytes_to_samples(data)
                 if status == "novoice":
-                    raise VoiceError(
-                        f"espeak-ng has no voice '{voice}' for language '{language}' (got {detail}); "
-                        "install it with: sudo apt-get install espeak-ng"
-                    )
+                    raise VoiceError(f"espeak-ng has no voice '{voice}' for language '{language}' (got {detail}); "
+                                     + self._novoice_fix(language))
                 # A hang or a crash: start a fresh worker and try once more.
                 self.restarts += 1
                 worker.kill()
                 self._workers.pop(voice, None)
             raise VoiceError(f"the speech engine failed twice ({status}: {detail}); check espeak-ng with: espeak-ng hello")
+
+
+    def _novoice_fix(self, language: str) -> str:
+        """A voice named in config.toml is fixed there; Haven's own default is missing only
+        when espeak-ng's voice data is."""
+        if language in self._chosen:
+            from assistant.settings import config_path
+
+            return (f"fix voice_{language} in {config_path()} (or delete that line); "
+                    f"the voices there are: espeak-ng --voices={language}")
+        return "install it with: sudo apt-get install espeak-ng"
 
 
 def _package_parent() -> str:

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from assistant.audio import check_writable
 from assistant.devices import find_device
+from assistant.errors import HavenError
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.settings import settings_for
 from assistant.ui import view_for
 
 
 def run(args) -> int:
+    if args.output and args.input is None:
+        raise HavenError("--output writes Haven's voice on a recording's timeline, so it needs --input FILE; "
+                         "live, Haven speaks through the speakers")
     settings = settings_for(args)
     speak = not args.no_speak
     in_dev = find_device(settings.input_device, "input")

@@ -11,6 +11,8 @@ from assistant.settings import settings_for
 
 
 def run(args) -> int:
+    if args.conversation and not args.batch:
+        raise HavenError("--conversation goes with --batch (the lines of one conversation, from stdin)")
     language = settings_for(args).language
     responder = Responder(language)
     if args.batch:
