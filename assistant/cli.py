@@ -69,6 +69,12 @@ def _json(p, what: str = "print events as JSON lines, nothing else"):
     p.add_argument("--json", action="store_true", help=what)
 
 
+def _voice(p):
+    p.add_argument("--voice", default=None, metavar="NAME",
+                   help="the voice for the session's language: an espeak-ng voice (espeak-ng --voices=en), "
+                        "or natural (English; needs the natural extra)")
+
+
 def _verbose(p):
     p.add_argument("--verbose", action="store_true",
                    help="also show what each utterance was taken for (kind, theme, score, timing)")
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("listen", help="listen and answer (microphone, or --input FILE)")
-    for add in (_language, _model, _input_device, _output_device, _pause, _json, _verbose):
+    for add in (_language, _model, _input_device, _output_device, _pause, _voice, _json, _verbose):
         add(p)
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
     p.add_argument("--output", metavar="FILE", help="with --input: write Haven's voice as a WAV on the recording's timeline")
@@ -90,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
 
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
-    for add in (_language, _model, _output_device, _pause, _json, _verbose):
+    for add in (_language, _model, _output_device, _pause, _voice, _json, _verbose):
         add(p)
     p.add_argument("--output", metavar="FILE", help="write the demo as a WAV instead of playing it")
 
@@ -103,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --batch: the lines are one conversation (variants rotate, state carries over)")
 
     p = sub.add_parser("breathe", help="a guided breathing session")
-    for add in (_language, _output_device, _json):
+    for add in (_language, _output_device, _voice, _json):
         add(p)
     p.add_argument("--pattern", default=None, help="box (default), 4-7-8, resonance or sigh")
     p.add_argument("--cycles", type=int, default=None, metavar="N",
@@ -115,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list audio devices (and the sound server's microphones and speakers)")
     _json(p, "one JSON list of the devices")
     p = sub.add_parser("doctor", help="check model, voices, devices and config.toml, and say what to fix")
-    for add in (_language, _model, _input_device, _output_device, _json):
+    for add in (_language, _model, _input_device, _output_device, _voice, _json):
         add(p)
 
     p = sub.add_parser("journal", help="the sessions kept with 'listen --journal': list, show N, forget N, forget --all")

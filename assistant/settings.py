@@ -57,7 +57,7 @@ _CHECKS = {
              f"a whole number from {RATE_RANGE[0]} to {RATE_RANGE[1]}"),
     "pause": (lambda v: isinstance(v, (int, float)) and PAUSE_RANGE[0] <= v <= PAUSE_RANGE[1],
               f"seconds from {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g}"),
-    "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
+    "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id, or \"natural\""),
     "voice_nl": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
     "input_device": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v),
                      "a microphone's name or index (see: haven devices)"),
@@ -93,7 +93,11 @@ def with_flags(settings: Settings, args) -> Settings:
     if pause is not None and not PAUSE_RANGE[0] <= pause <= PAUSE_RANGE[1]:
         raise HavenError(f"--pause {pause:g} is out of range; use {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g} seconds")
     changes = {f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None}
-    return replace(settings, **changes)
+    settings = replace(settings, **changes)
+    voice = getattr(args, "voice", None)  # --voice: for the session's language (auto: English)
+    if voice:
+        settings = replace(settings, **{f"voice_{settings.language if settings.language == 'nl' else 'en'}": voice})
+    return settings
 
 
 def settings_for(args) -> Settings:

@@ -25,6 +25,7 @@ from assistant.errors import VoiceError
 
 # espeak-ng voice ids per language; en-us because the crisis line given is the US one.
 VOICES = {"en": "gmw/en-us", "nl": "gmw/nl"}
+NATURAL = "natural"  # voice_en = "natural": Piper's joe voice (natural_voice.py), an optional extra
 DEFAULT_RATE = 165  # words a minute: calmer than espeak's 175
 RENDER_TIMEOUT = 15.0
 
@@ -87,6 +88,7 @@ class Voice:
         self.rate = rate or DEFAULT_RATE
         self.voices = {**VOICES, **(voices or {})}
         self._chosen = set(voices or {})  # languages whose voice came from config.toml
+        self._natural = None  # natural_voice.NaturalVoice, loaded on first use
         self._lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}
         self.restarts = 0
@@ -98,9 +100,24 @@ class Voice:
         return voice
 
     def start(self, language: str | None = None) -> None:
-        """Start a worker now (it takes a moment), so the first render does not wait."""
+        """Start a worker (or load the natural voice) now, so the first render does not wait."""
+        language = language or self.language
         with self._lock:
-            self._worker(self._voice_id(language or self.language))
+            voice = self._voice_id(language)
+            if voice == NATURAL:
+                self._natural_voice(language)
+            else:
+                self._worker(voice)
+
+    def _natural_voice(self, language: str):
+        if language != "en":
+            raise VoiceError(f"there is no natural voice for '{language}' yet; "
+                             f"set voice_{language} to an espeak-ng voice (espeak-ng --voices={language})")
+        if self._natural is None:
+            from assistant.natural_voice import NaturalVoice
+
+            self._natural = NaturalVoice()
+        return self._natural
 
     def _worker(self, voice: str) -> _Worker:
         worker = self._workers.get(voice)
@@ -120,6 +137,8 @@ class Voice:
         voice = self._voice_id(language)
         rate = int(rate or self.rate)
         with self._lock:
+            if voice == NATURAL:
+                return self._natural_voice(language).render(text, rate)
             for _attempt in range(2):
                 worker = self._worker(voice)
                 status, data, detail = worker.exchange(text, rate)

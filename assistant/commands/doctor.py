@@ -53,7 +53,9 @@ def _voice(language: str, settings: Settings):
         v.close()
     if len(samples) < 1600:
         raise HavenError(f"the {language} voice rendered no sound; reinstall espeak-ng")
-    return f"espeak-ng voice {v.voices[language]} at {settings.rate} words a minute"
+    kind = "natural voice (Piper en_US-joe-medium)" if v.voices[language] == "natural" else \
+        f"espeak-ng voice {v.voices[language]}"
+    return f"{kind} at {settings.rate} words a minute"
 
 
 def _device(kind: str, spec):
