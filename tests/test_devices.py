@@ -21,13 +21,6 @@ pytestmark = [pytest.mark.skipif(not SoundCard.available(), reason="needs PulseA
               pytest.mark.slow, pytest.mark.soundcard]
 
 
-@pytest.fixture(scope="module")
-def card(tmp_path_factory):
-    c = SoundCard(tmp_path_factory.mktemp("pulse")).start()
-    yield c
-    c.stop()
-
-
 def test_devices_lists_the_servers_microphones_and_speakers_by_name(card):
     listed = run_haven("devices", env=card.env)
     assert listed.returncode == 0, listed.stderr

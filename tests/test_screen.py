@@ -70,13 +70,6 @@ pytestmark = [pytest.mark.skipif(not (SoundCard.available() and shutil.which("tm
               pytest.mark.slow, pytest.mark.soundcard]
 
 
-@pytest.fixture(scope="module")
-def card(tmp_path_factory):
-    c = SoundCard(tmp_path_factory.mktemp("pulse")).start()
-    yield c
-    c.stop()
-
-
 def _say(card: SoundCard, tmp: Path, name: str, text: str, language: str = "en") -> None:
     audio, _ = conversation([(text, "en-us" if language == "en" else "nl")], lead=0.3, tail=0.3)
     path = tmp / name
