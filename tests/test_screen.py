@@ -29,12 +29,13 @@ INTERNAL = ("reflection", "fallback", "unseen", "crisis", "score", "command /", 
 class Screen:
     """`haven listen` in a detached tmux session of its own (its own server socket)."""
 
-    def __init__(self, card: SoundCard, tmp: Path, *args: str):
+    def __init__(self, card: SoundCard, tmp: Path, *args: str, command: str = "listen", config: str = ""):
         self.socket = f"haven-test-{uuid.uuid4().hex[:8]}"
+        (tmp / "config.toml").write_text(config)
         env = {**card.env, "PYTHONPATH": str(ROOT), "HAVEN_DATA_DIR": str(tmp / "data"),
-               "HAVEN_CONFIG": str(tmp / "none.toml")}
+               "HAVEN_CONFIG": str(tmp / "config.toml")}
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        command = f"cd {ROOT} && env {exports} {sys.executable} -m assistant listen {' '.join(args)}; sleep 30"
+        command = f"cd {ROOT} && env {exports} {sys.executable} -m assistant {command} {' '.join(args)}; sleep 60"
         self.tmux("new-session", "-d", "-x", "120", "-y", "40", "-s", "haven", command)
 
     def tmux(self, *args: str) -> str:
@@ -134,5 +135,29 @@ def test_the_screen_tells_the_truth_in_plain_words(card, tmp_path, language):
         if language == "nl":
             for english in ("listening", "I heard", "Talk whenever"):
                 assert english not in final, english
+    finally:
+        screen.close()
+
+
+def test_the_breathe_screen_in_the_configured_language(card, tmp_path):
+    """`haven breathe` with language = "nl" in config.toml: a Dutch header, the spoken intro
+    and closing shown as text, the bar, and no ALSA lines splitting it."""
+    from assistant.breathing import load_texts
+
+    texts = load_texts("nl")
+    screen = Screen(card, tmp_path, "--pattern", "resonance", "--cycles", "1", command="breathe",
+                    config='language = "nl"\n')
+    try:
+        first = screen.wait_for("Ctrl-C stopt", timeout=60)
+        assert "ademhaling, ongeveer" in first and "6 ademhalingen per minuut" in first
+        screen.wait_for(texts.intro["resonance"][0][:30], timeout=30)  # the one resonance intro
+        bar = screen.wait_for("█", timeout=60)
+        assert "adem in" in bar.lower() or "adem uit" in bar.lower()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(c[:15] in screen.text() for c in texts.close):
+            time.sleep(0.3)
+        final = screen.text()
+        assert any(c[:15] in final for c in texts.close), final
+        assert "ALSA lib" not in final and "breathe in" not in final
     finally:
         screen.close()

@@ -64,9 +64,13 @@ def run(args) -> int:
                 "breathe.header", pattern=pattern.name, description=words.get(f"patterns.{pattern.name}",
                                                                                pattern.description),
                 cycles=_cycles(words, n), duration=_minutes(words, session.duration_s))) + "[/dim]")
+            if session.intro_text:  # spoken before the first breath: shown too, not a silent screen
+                view.console.print(escape(session.intro_text))
             animation = BarAnimation(view.console)
             emit = lambda event: None  # noqa: E731  the bar shows each phase
         _play(session, source, sink, emit, animation)
+        if animation is not None and session.close_text:
+            view.console.print(escape(session.close_text))
         return 0
     except BaseException:
         if sink is not None:
