@@ -40,14 +40,16 @@ def test_the_natural_voice_is_understood_as_well_as_espeak(transcriber):
         for name, voice in (("natural", natural), ("espeak-ng", espeak)):
             heard = [transcriber.transcribe(voice.render(text), "en").text for text in REPLIES]
             rates[name] = wer(" ".join(REPLIES), " ".join(heard))
-        slow = natural.render(REPLIES[1], rate=110)
-        fast = natural.render(REPLIES[1], rate=200)
+        slow = natural.render(REPLIES[1], rate=90)
+        fast = natural.render(REPLIES[1], rate=220)
     finally:
         natural.close()
         espeak.close()
     print(f"\nword error rate through whisper: natural {rates['natural']:.1%}, espeak-ng {rates['espeak-ng']:.1%}")
     assert rates["natural"] < 0.2, rates
-    assert len(slow) > 1.5 * len(fast)  # "slower" and "faster" reach it
+    # "slower" and "faster" reach it (length_scale 2.4 times as long; the model's own
+    # duration noise and the pauses keep the ratio of the audio below that).
+    assert len(slow) > 1.5 * len(fast), (len(slow), len(fast))
 
 
 def test_a_session_speaks_with_it(stages, tmp_path):
