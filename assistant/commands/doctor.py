@@ -63,7 +63,8 @@ def _device(kind: str, spec):
 
     index = find_device(spec, kind)
     if index is not None:
-        return next(d["name"] for d in list_devices() if d["index"] == index)
+        name = next(d["name"] for d in list_devices() if d["index"] == index)
+        return name if str(spec).lower() in name.lower() else f"{spec} (through {name})"  # a sound server name
     info = default_device(kind)
     if info is None:
         what = "microphone" if kind == "input" else "speakers"
