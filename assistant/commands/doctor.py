@@ -64,7 +64,9 @@ def _device(kind: str, spec):
     index = find_device(spec, kind)
     if index is not None:
         name = next(d["name"] for d in list_devices() if d["index"] == index)
-        return name if str(spec).lower() in name.lower() else f"{spec} (through {name})"  # a sound server name
+        if str(spec).isdigit() or str(spec).lower() in name.lower():
+            return name
+        return f"{spec} (through {name})"  # a sound server name (devices.find_device)
     info = default_device(kind)
     if info is None:
         what = "microphone" if kind == "input" else "speakers"
