@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reflect", help="text in, reply out (type instead of talk)")
     _language(p)
+    _verbose(p)
     _json(p, "one JSON object a line: text, kind, theme, command, reply, score")
     p.add_argument("text", nargs="*", help="what the person said")
     p.add_argument("--batch", action="store_true", help="read one utterance a line from stdin")

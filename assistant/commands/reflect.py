@@ -33,5 +33,7 @@ def run(args) -> int:
             print(json.dumps(reply.fields(), ensure_ascii=False), flush=True)
         else:
             label = reply.theme or reply.command or ""
-            print(f"[{reply.kind}{' / ' + label if label else ''}] {reply.reply}", flush=True)
+            # Plain words for the person typing; what it was taken for only on request.
+            prefix = f"[{reply.kind}{' / ' + label if label else ''}] " if args.verbose else ""
+            print(f"{prefix}{reply.reply}", flush=True)
     return 0
