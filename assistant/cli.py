@@ -7,11 +7,14 @@ to do), 1 anything unexpected, 130/143/129 interrupted (Ctrl-C, SIGTERM, SIGHUP)
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import signal
 import sys
 import threading
 
+from assistant import __version__
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
 from assistant.errors import HavenError, on_sigterm
 from assistant.helplines import print_last
@@ -29,71 +32,122 @@ COMMANDS = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
-        sys.stderr.write(f"haven: {message}; see 'haven --help'\n")
+        wrong = re.search(r"argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if wrong:  # a typo in a command's or a value's name: say which one was meant
+            name, bad, choices = wrong.group(1), wrong.group(2), re.findall(r"'([^']*)'", wrong.group(3))
+            close = difflib.get_close_matches(bad, choices, n=1, cutoff=0.6)
+            message = (f"{name} cannot be '{bad}'" if name.startswith("-") else f"there is no {name.lower()} '{bad}'") \
+                + (f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(choices)})")
+        sys.stderr.write(f"haven: {message}{' ' if message.endswith('?') else '; '}see '{self.prog} --help'\n")
         raise SystemExit(2)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+# The options, each added only to the commands that use it: an option a command cannot
+# use is an error ("unrecognized arguments"), not silently ignored.
+def _language(p):
     p.add_argument("--language", choices=("en", "nl", "auto"), default=None,
-                   help="language of the speech and the replies (default: en)")
+                   help="language of the speech, the replies and the screen (default: en, or config.toml)")
+
+
+def _model(p):
     p.add_argument("--model", default=None, help="speech model: base (default), tiny.en, or a model folder")
-    p.add_argument("--input-device", default=None, help="microphone, by name or index (see 'haven devices')")
-    p.add_argument("--output-device", default=None, help="speakers, by name or index")
+
+
+def _input_device(p):
+    p.add_argument("--input-device", default=None,
+                   help="microphone, by name or index: a sound server name such as "
+                        "alsa_input.usb-headset.mono-fallback works too (see 'haven devices')")
+
+
+def _output_device(p):
+    p.add_argument("--output-device", default=None, help="speakers or headset, by name or index (see 'haven devices')")
+
+
+def _pause(p):
     p.add_argument("--pause", type=float, default=None, help=f"seconds of silence that end an utterance (default {PAUSE_S:g})")
+
+
+
+def _region(p):
     p.add_argument("--region", default=None, metavar="CC",
                    help="whose helplines to give, a country code such as US, GB, IE, CA, AU, NZ, NL, BE "
                         "(default: from the locale)")
-    p.add_argument("--json", action="store_true", help="print events as JSON lines, nothing else")
-    _network_audio(p)
 
 
-def _network_audio(p: argparse.ArgumentParser) -> None:
+def _network_audio(p):
     p.add_argument("--allow-network-audio", action="store_true",
                    help="allow a sound server over the network (PULSE_SERVER=tcp:...); off by default")
 
 
-def _force(p: argparse.ArgumentParser) -> None:
+def _force(p):
     p.add_argument("--force", action="store_true", help="replace the --output file if it exists")
 
 
+def _json(p, what: str = "print events as JSON lines, nothing else"):
+    p.add_argument("--json", action="store_true", help=what)
+
+
+def _voice(p):
+    p.add_argument("--voice", default=None, metavar="NAME",
+                   help="the voice for the session's language: an espeak-ng voice (espeak-ng --voices=en), "
+                        "or natural (English; needs the natural extra)")
+
+
+def _verbose(p):
+    p.add_argument("--verbose", action="store_true",
+                   help="also show what each utterance was taken for (kind, theme, score, timing)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="haven", description="An offline voice companion for when you are upset about someone you love.")
+    parser = _Parser(prog="haven", description="An offline voice companion for when you are upset about someone you love.",
+                     epilog="Start with: haven listen (or haven demo to hear an example).")
+    parser.add_argument("--version", action="version", version=f"haven {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("listen", help="listen and answer (microphone, or --input FILE)")
-    _common(p)
+    for add in (_language, _model, _input_device, _output_device, _pause, _voice, _region, _json, _verbose,
+                _network_audio):
+        add(p)
     p.add_argument("--input", metavar="FILE", help="a recording to listen to instead of the microphone")
-    p.add_argument("--output", metavar="FILE", help="write Haven's voice as a WAV on the input's timeline")
+    p.add_argument("--output", metavar="FILE", help="with --input: write Haven's voice as a WAV on the recording's timeline")
     _force(p)
     p.add_argument("--no-speak", action="store_true", help="do not voice the replies")
     p.add_argument("--journal", action="store_true",
                    help="keep this session's transcript, themes and replies (readable by you alone; see 'haven journal')")
 
     p = sub.add_parser("demo", help="the loop over the bundled sample recordings")
-    _common(p)
+    for add in (_language, _model, _output_device, _pause, _voice, _region, _json, _verbose, _network_audio):
+        add(p)
     p.add_argument("--output", metavar="FILE", help="write the demo as a WAV instead of playing it")
     _force(p)
 
-    p = sub.add_parser("reflect", help="text in, reply out")
-    _common(p)
+    p = sub.add_parser("reflect", help="text in, reply out (type instead of talk)")
+    _language(p)
+    _region(p)
+    _verbose(p)
+    _json(p, "one JSON object a line: text, kind, theme, command, reply, score")
     p.add_argument("text", nargs="*", help="what the person said")
     p.add_argument("--batch", action="store_true", help="read one utterance a line from stdin")
     p.add_argument("--conversation", action="store_true",
                    help="with --batch: the lines are one conversation (variants rotate, state carries over)")
 
     p = sub.add_parser("breathe", help="a guided breathing session")
-    _common(p)
-    p.add_argument("--pattern", default=None, help="box, 4-7-8, resonance or sigh")
-    p.add_argument("--cycles", type=int, default=None)
-    p.add_argument("--minutes", type=float, default=None)
+    for add in (_language, _output_device, _voice, _json, _network_audio):
+        add(p)
+    p.add_argument("--pattern", default=None, help="box (default), 4-7-8, resonance or sigh")
+    p.add_argument("--cycles", type=int, default=None, metavar="N",
+                   help="how many breaths (cycles of the pattern); default: the pattern's own number")
+    p.add_argument("--minutes", type=float, default=None, metavar="M",
+                   help="breathe for about this many minutes instead of a number of cycles")
     p.add_argument("--output", metavar="FILE", help="write the session's audio as a WAV")
     _force(p)
 
-    p = sub.add_parser("devices", help="list audio devices")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("devices", help="list audio devices (and the sound server's microphones and speakers)")
+    _json(p, "one JSON list of the devices")
     _network_audio(p)
-    p = sub.add_parser("doctor", help="check model, voices and devices, and say what to fix")
-    _common(p)
+    p = sub.add_parser("doctor", help="check model, voices, devices and config.toml, and say what to fix")
+    for add in (_language, _model, _input_device, _output_device, _voice, _region, _json, _network_audio):
+        add(p)
 
     p = sub.add_parser("journal", help="the sessions kept with 'listen --journal': list, show N, forget N, forget --all")
     jsub = p.add_subparsers(dest="journal_command", metavar="ACTION", parser_class=_Parser)
@@ -104,14 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     j = jsub.add_parser("forget", help="delete one session's journal, or all of them")
     j.add_argument("number", type=int, nargs="?", metavar="N", help="the number 'haven journal list' shows")
     j.add_argument("--all", action="store_true", help="delete every kept session")
+    j.add_argument("--yes", action="store_true", help="do not ask first (needed when there is no terminal to ask at)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # an option this command cannot use: an error, never silently ignored
+        prog = " ".join(["haven", *(x for x in (args.command, getattr(args, "journal_command", None)) if x)])
+        sys.stderr.write(f"haven: '{prog}' does not take {' '.join(extra)}; see '{prog} --help'\n")
+        return 2
     if args.command is None:
-        parser.print_help()
+        sys.stderr.write("haven: say what to do; start with: haven listen (or haven demo), see 'haven --help'\n")
         return 2
     # SIGTERM and SIGHUP (the terminal closed) end like Ctrl-C, for every command, set here
     # only: the command cleans up (journal closed, summary said) and exits 143 or 129.

@@ -13,8 +13,12 @@ killed loses at most the utterance in flight. The file is created at the first
 utterance, so a session in which nothing was said leaves nothing behind. Only
 text goes in (transcript, what it was taken for, the reply, the summary): never audio.
 
-`haven journal list | show N | forget N | forget --all` read and delete these files;
-N is the number `list` shows (oldest first).
+`haven journal list | show N | forget N | forget --all` read and delete these files.
+N is the entry's own number, written into the file when it is created (one more than
+any before, counted in the folder's .last), so forgetting one never renumbers the
+rest. The headings are in the session's language (prompts/LANG/interface.toml) and
+say in plain words what each utterance seemed to be about; the theme ids that
+`journal list --json` reports sit on marker lines (<!-- haven:... -->) that `show` leaves out.
 """
 
 from __future__ import annotations
@@ -24,58 +28,26 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import platformdirs
 
 from assistant.errors import HavenError
 from assistant.events import Done, Event, Listening, ReplyEvent, Summary
+from assistant.journal_files import (  # noqa: F401  (re-exported: where the journal lives, read back)
+    DIR_MODE, FILE_MODE, Entry, _next_number, count, data_dir, ensure_journal_dir, entries, forget,
+    forget_all, journal_dir, pick, show,
+)
+from assistant.library import Interface, interface, language_pack
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2})(\d{2})(\d{2})(?:-(\d+))?\.md$")
-_ENTRY = re.compile(r"^## \d+ · ")
-_THEME = re.compile(r"^- \*\*Heard as:\*\* .*?theme `([a-z_]+)`")
-_END = re.compile(r"^\*Session ended ")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def data_dir() -> Path:
-    override = os.environ.get("HAVEN_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("haven", appauthor=False))
-
-
-def journal_dir() -> Path:
-    return data_dir() / "journal"
-
-
-def ensure_journal_dir() -> Path:
-    """The journal folder, created 0700 (and tightened to 0700 if it was looser)."""
-    folder = journal_dir()
+def meaning(theme: str, language: str) -> str:
+    """A theme in plain words (its summary in prompts/LANG/themes.toml), not its id."""
     try:
-        if not folder.parent.exists():
-            os.makedirs(folder.parent, mode=DIR_MODE, exist_ok=True)
-            os.chmod(folder.parent, DIR_MODE)  # the mode given to makedirs is subject to the umask
-        try:
-            os.mkdir(folder, DIR_MODE)
-        except FileExistsError:
-            pass
-        if folder.is_symlink() or not folder.is_dir():
-            raise HavenError(f"{folder} is not a folder; move it away so Haven can keep the journal there")
-        st = folder.stat()
-        if st.st_uid != os.getuid():
-            raise HavenError(f"{folder} belongs to another user; the journal must be readable by you alone")
-        if st.st_mode & 0o777 != DIR_MODE:
-            os.chmod(folder, DIR_MODE)
-        # Writable now, not at the first utterance (a read-only folder passed this check before).
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as e:
-        raise HavenError(f"cannot keep a journal in {folder}: {e.strerror or e}; "
-                         "check that folder, or set HAVEN_DATA_DIR to another") from None
-    return folder
+        return language_pack(language if language in ("en", "nl") else "en").themes[theme].summary
+    except (KeyError, HavenError):
+        return theme
 
 
 def _clean(text: str | None) -> str:
@@ -86,9 +58,11 @@ def _clean(text: str | None) -> str:
 class Journal:
     """One session's journal file. `record(event)` takes the session's events as they come."""
 
-    def __init__(self, folder: Path, source: str = "", started: float | None = None):
+    def __init__(self, folder: Path, source: str = "", started: float | None = None,
+                 words: Interface | None = None):
         self.folder = folder
         self.source = source
+        self.words = words or interface("en")
         self.started = started if started is not None else time.time()
         self.path: Path | None = None
         self.utterances = 0
@@ -103,9 +77,9 @@ class Journal:
         self._kept = 0  # entries written whole
 
     @classmethod
-    def open(cls, source: str = "") -> "Journal":
+    def open(cls, source: str = "", language: str | None = None) -> "Journal":
         """Check the folder now (so a problem shows before the slow start-up); the file comes later."""
-        return cls(ensure_journal_dir(), source)
+        return cls(ensure_journal_dir(), source, words=interface(language))
 
     # -- writing ----------------------------------------------------------------------
 
@@ -134,37 +108,44 @@ class Journal:
             if self._fd is None:
                 return  # nothing was said: nothing to keep
             self._summarised = True
-            themes = ", ".join(_clean(t) for t in event.themes) or "none"
-            self._write(f"## Summary\n\n- **Themes:** {themes}\n- **Haven:** {_clean(event.text)}\n\n")
+            w = self.words.text
+            self._write(f"## {w('journal.summary')}\n\n- **{w('journal.themes')}:** {self._themes_text(event.themes)}\n"
+                        f"- **{w('journal.reply')}:** {_clean(event.text)}\n\n")
         elif isinstance(event, Done):
             self._end()
 
+    def _themes_text(self, themes) -> str:
+        return "; ".join(_clean(meaning(t, self.words.language)) for t in themes) or self.words.text("journal.none")
+
     def _reply_text(self, e: ReplyEvent) -> str:
+        w = self.words.text
         when = time.strftime("%H:%M:%S", time.localtime())
-        taken = _clean(e.kind)
-        if e.theme:
-            taken += f", theme `{_clean(e.theme)}`"
-        if e.command:
-            taken = f"command `{_clean(e.command)}`" if e.kind == "command" else f"{taken}, command `{_clean(e.command)}`"
-        said = _clean(e.reply) if e.reply else ("*(paused: Haven stayed quiet)*" if e.mode == "paused" else "*(no reply)*")
+        language = e.language if e.language in ("en", "nl") else None
+        taken = meaning(e.theme, language or self.words.language) if e.theme else w(f"journal.kinds.{e.kind}") \
+            if f"journal.kinds.{e.kind}" in self.words.texts else _clean(e.kind)
+        said = _clean(e.reply) if e.reply else f"*{w('journal.paused') if e.mode == 'paused' else w('journal.no_reply')}*"
         lines = [f"## {self.utterances} · {when}", "",
-                 f"- **You said:** {_clean(e.transcript)}",
-                 f"- **Heard as:** {taken}",
-                 f"- **Haven:** {said}"]
+                 f"- **{w('journal.you_said')}:** {_clean(e.transcript)}",
+                 f"- **{w('journal.heard_as')}:** {_clean(taken)}",
+                 f"- **{w('journal.reply')}:** {said}"]
         if e.mode == "safety":
-            lines.append("- **Mode:** safety (after words about harm, Haven stays with safety)")
-        lines.append(f"- **At:** {e.start_s:.1f}–{e.end_s:.1f} s into the session")
+            lines.append(f"- {w('journal.safety')}")
+        lines.append(f"- **{w('journal.at')}:** " + w("journal.at_value", start=f"{e.start_s:.1f}", end=f"{e.end_s:.1f}"))
+        if e.theme:
+            lines.append(f"<!-- haven:theme {_clean(e.theme)} -->")
         return "\n".join(lines) + "\n\n"
 
-    def _header(self) -> str:
+    def _header(self, number: int) -> str:
         started = time.localtime(self.started)
-        title = time.strftime("%A %d %B %Y, %H:%M", started)
+        title = self.words.text("journal.title", date=time.strftime("%Y-%m-%d %H:%M", started))
         details = " · ".join(d for d in [time.strftime("%Y-%m-%d %H:%M:%S", started),
                                          _clean(self.source), *self._details] if d)
-        return f"# Haven journal: {title}\n\nStarted {details}\n\n"
+        return (f"<!-- haven:number {number} -->\n# {title}\n\n"
+                f"{self.words.text('journal.started')} {details}\n\n")
 
     def _create(self) -> None:
         stamp = time.strftime("%Y-%m-%d_%H%M%S", time.localtime(self.started))
+        number = _next_number(self.folder)  # before the new file exists, or it would count itself
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         for n in range(1, 1000):
             path = self.folder / (f"{stamp}.md" if n == 1 else f"{stamp}-{n}.md")
@@ -185,7 +166,7 @@ class Journal:
                 os.close(dfd)
         except OSError:
             pass
-        os.write(fd, self._header().encode("utf-8"))
+        os.write(fd, self._header(number).encode("utf-8"))
 
     def _write(self, text: str) -> None:
         """Append one entry with a single write, and put it on the disk before going on."""
@@ -232,11 +213,11 @@ class Journal:
             return
         self._ended = True
         ended = time.strftime("%Y-%m-%d %H:%M:%S")
+        w = self.words.text
         if not self._summarised:  # the recording ended without "stop": still name the themes
-            themes = ", ".join(_clean(t) for t in self._themes) or "none"
-            self._write(f"## Themes\n\n- **Themes:** {themes}\n\n")
-        self._write(f"---\n\n*Session ended {ended} · {count(self.utterances, 'utterance')}, "
-                    f"{count(self.replies, 'reply', 'replies')}.*\n")
+            self._write(f"## {w('journal.themes')}\n\n- {self._themes_text(self._themes)}\n\n")
+        self._write(f"---\n\n*{w('journal.ended', ended=ended, utterances=self.utterances, replies=self.replies)}*\n"
+                    "<!-- haven:end -->\n")
 
     def close(self) -> None:
         """Write the end line (if the session did not), flush to disk, close. Safe to call twice."""
@@ -268,109 +249,3 @@ def _signals_held():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
-# -- reading and forgetting (haven journal ...) ---------------------------------------
-
-
-@dataclass
-class Entry:
-    number: int
-    path: Path
-    started: str
-    utterances: int
-    themes: list = field(default_factory=list)
-    finished: bool = False
-
-    def fields(self) -> dict:
-        return {"number": self.number, "started": self.started, "utterances": self.utterances,
-                "themes": self.themes, "finished": self.finished, "file": str(self.path)}
-
-
-def entries() -> list[Entry]:
-    """The journal files, oldest first, numbered from 1."""
-    folder = journal_dir()
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted((p for p in folder.iterdir() if _NAME.match(p.name) and p.is_file()), key=_order):
-        m = _NAME.match(path.name)
-        utterances, themes, finished = 0, [], False
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            text = ""
-        for line in text.splitlines():
-            if _ENTRY.match(line):
-                utterances += 1
-            elif (t := _THEME.match(line)) and t.group(1) not in themes:
-                themes.append(t.group(1))
-            elif _END.match(line):
-                finished = True
-        started = f"{m.group(1)} {m.group(2)}:{m.group(3)}:{m.group(4)}"
-        found.append(Entry(len(found) + 1, path, started, utterances, themes, finished))
-    return found
-
-
-def _order(path: Path) -> tuple[str, int]:
-    """Start time, then the -N of a second session started in the same second: by name,
-    "..._134546-2.md" would sort before "..._134546.md" and `forget 1` would take the later one."""
-    m = _NAME.match(path.name)
-    return path.name[:17], int(m.group(5) or 1)
-
-
-def _pick(number: int) -> Entry:
-    all_entries = entries()
-    if not all_entries:
-        raise HavenError("the journal is empty; sessions are kept only with: haven listen --journal")
-    if not 1 <= number <= len(all_entries):
-        raise HavenError(f"there is no journal entry {number}; there are {len(all_entries)} "
-                         f"(numbers 1 to {len(all_entries)}, see: haven journal list)")
-    return all_entries[number - 1]
-
-
-def show(number: int) -> str:
-    entry = _pick(number)
-    try:
-        return entry.path.read_text(encoding="utf-8", errors="replace")
-    except OSError as e:
-        raise HavenError(f"cannot read {entry.path}: {e.strerror or e}") from None
-
-
-def _delete(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as e:
-        raise HavenError(f"cannot delete {path}: {e.strerror or e}") from None
-
-
-def _sync_folder() -> None:
-    try:
-        fd = os.open(journal_dir(), os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def forget(number: int) -> Entry:
-    entry = _pick(number)
-    _delete(entry.path)
-    _sync_folder()
-    return entry
-
-
-def forget_all() -> int:
-    all_entries = entries()
-    for entry in all_entries:
-        _delete(entry.path)
-    _sync_folder()
-    return len(all_entries)

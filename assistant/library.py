@@ -6,6 +6,7 @@ so that whoever edits the texts can find the mistake without reading Python.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,3 +213,89 @@ def language_pack(language: str, prompts_dir: Path | None = None) -> LanguagePac
     if key not in _cache:
         _cache[key] = load_language(language, prompts_dir)
     return _cache[key]
+
+
+# -- interface.toml: the words on the screen ---------------------------------------------
+
+# Every text of interface.toml and the {placeholders} it must use, per [table]; a table
+# marked optional may be absent or partial ([patterns]: a pattern's own description stands in).
+INTERFACE = {
+    "states": {s: () for s in ("starting", "listening", "hearing", "thinking", "speaking", "breathing",
+                                "paused", "ending", "ended")},
+    "panel": {"title": (), "state": (), "level": (), "heard": (), "reply": (), "loading": (), "hint": (),
+              "interrupted": (), "ended": (), "journal": (), "paused": (),
+              "breath": ("phase", "seconds", "cycle")},
+    "phases": {"inhale": (), "hold": (), "exhale": ()},
+    "account": {"ready": ("input", "seconds"), "heard": (), "reply": (), "paused": (), "breathing": (),
+                "interrupted": (), "summary": (), "done": ("utterances", "replies"), "written": ("output",)},
+    "breathe": {"header": ("pattern", "description", "cycles", "duration"),
+                "written": ("pattern", "cycles", "seconds", "output"),
+                "cycle": ("n",), "cycles": ("n",), "seconds": ("n",), "minutes": ("n",)},
+    "journal": {"title": ("date",), "started": (), "you_said": (), "heard_as": (), "reply": (), "at": (),
+                "at_value": ("start", "end"), "safety": (), "summary": (), "themes": (), "none": (),
+                "paused": (), "no_reply": (), "ended": ("ended", "utterances", "replies"),
+                "microphone": (), "recording": ("name",), "kinds": None},
+    "journal.kinds": {k: () for k in ("crisis", "unsafe", "command", "fallback")},
+}
+INTERFACE_OPTIONAL = {"patterns"}
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+@dataclass(frozen=True)
+class Interface:
+    """The screen's words in one language: text("panel.hint"), text("journal.title", date=...)."""
+
+    language: str
+    texts: dict
+
+    def text(self, key: str, **values) -> str:
+        return self.texts[key].format(**values) if values else self.texts[key]
+
+    def get(self, key: str, default: str) -> str:
+        return self.texts.get(key, default)
+
+
+def load_interface(language: str, prompts_dir: Path | None = None) -> Interface:
+    """prompts/LANG/interface.toml, every table, key and {placeholder} checked (file:line on errors)."""
+    root = prompts_dir or default_prompts_dir()
+    f = TomlFile(root / language / "interface.toml", root)
+    f.check_keys(f.data, "", (*INTERFACE, *INTERFACE_OPTIONAL), what="table")
+    texts = {}
+    for header in (*INTERFACE, *INTERFACE_OPTIONAL):
+        table = f.data.get(header.split(".")[0], {}) if "." not in header else \
+            f.data.get(header.split(".")[0], {}).get(header.split(".")[1])
+        if header in INTERFACE_OPTIONAL and table is None:
+            continue
+        if not isinstance(table, dict):
+            raise f.error_at(f"missing table [{header}]", None)
+        schema = INTERFACE.get(header)
+        if schema is not None:
+            f.check_keys(table, header, schema, what="text")
+        for key in (schema or table):
+            if schema is not None and schema[key] is None:
+                continue  # a sub-table, checked on its own
+            value = table.get(key)
+            line = f.key_line(header, key) or f.header_line(header)
+            if not isinstance(value, str) or not value.strip():
+                raise f.error_at(f"[{header}] needs a non-empty text '{key}'", line)
+            wanted = set(schema[key]) if schema is not None else set()
+            used = set(_PLACEHOLDER.findall(value))
+            if used != wanted:
+                missing, extra = wanted - used, used - wanted
+                raise f.error_at(f"[{header}] '{key}' " + "; ".join(
+                    [f"must contain {', '.join('{' + n + '}' for n in sorted(missing))}"] * bool(missing)
+                    + [f"cannot use {', '.join('{' + n + '}' for n in sorted(extra))}"] * bool(extra)), line)
+            texts[f"{header}.{key}"] = value
+    return Interface(language, texts)
+
+
+_interfaces: dict[tuple[str, Path], Interface] = {}
+
+
+def interface(language: str | None, prompts_dir: Path | None = None) -> Interface:
+    """The screen's words, loaded once per process; auto (or None) shows English."""
+    language = language if language in LANGUAGES else "en"
+    key = (language, (prompts_dir or default_prompts_dir()).resolve())
+    if key not in _interfaces:
+        _interfaces[key] = load_interface(language, prompts_dir)
+    return _interfaces[key]

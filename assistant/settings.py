@@ -8,6 +8,8 @@
     pause = 1.2            # seconds of silence that end an utterance
     voice_en = "gmw/en-gb" # an espeak-ng voice id per language (see: espeak-ng --voices)
     region = "GB"          # whose helplines Haven gives (default: from the locale, en_GB -> GB)
+    input_device = "alsa_input.usb-headset.mono-fallback"   # by name (see: haven devices)
+    output_device = "alsa_output.usb-headset.analog-stereo"
 
 The stages' own settings (SessionSettings, EndpointerSettings) take their defaults
 from the constants here, so a default lives in one place.
@@ -44,6 +46,8 @@ class Settings:
     voice_nl: str | None = None
     region: str | None = None
     """Whose helplines (helplines.py); None: from the locale, else the language's home region."""
+    input_device: str | None = None
+    output_device: str | None = None
 
     def voices(self) -> dict[str, str]:
         """The espeak-ng voices chosen per language (only those set)."""
@@ -57,9 +61,13 @@ _CHECKS = {
              f"a whole number from {RATE_RANGE[0]} to {RATE_RANGE[1]}"),
     "pause": (lambda v: isinstance(v, (int, float)) and PAUSE_RANGE[0] <= v <= PAUSE_RANGE[1],
               f"seconds from {PAUSE_RANGE[0]:g} to {PAUSE_RANGE[1]:g}"),
-    "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
+    "voice_en": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id, or \"natural\""),
     "voice_nl": (lambda v: isinstance(v, str) and v, "an espeak-ng voice id"),
     "region": (lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z]{2}", v), "a two-letter country code such as GB"),
+    "input_device": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v),
+                     "a microphone's name or index (see: haven devices)"),
+    "output_device": (lambda v: isinstance(v, (str, int)) and not isinstance(v, bool) and str(v),
+                      "an output's name or index (see: haven devices)"),
 }
 
 
@@ -82,7 +90,7 @@ def load_settings(path: Path | None = None) -> Settings:
         ok, what = _CHECKS[key]
         if not ok(value):
             raise f.error_at(f"'{key}' must be {what}, not {value!r}", f.key_line("", key))
-        values[key] = float(value) if key == "pause" else value
+        values[key] = float(value) if key == "pause" else str(value) if key.endswith("_device") else value
     return Settings(**values)
 
 
@@ -96,7 +104,11 @@ def with_flags(settings: Settings, args) -> Settings:
 
         check_region(args.region)  # a bad --region: one line, exit 2
     changes = {f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None}
-    return replace(settings, **changes)
+    settings = replace(settings, **changes)
+    voice = getattr(args, "voice", None)  # --voice: for the session's language (auto: English)
+    if voice:
+        settings = replace(settings, **{f"voice_{settings.language if settings.language == 'nl' else 'en'}": voice})
+    return settings
 
 
 def settings_for(args) -> Settings:

@@ -16,17 +16,29 @@ from rich.markup import escape
 
 from assistant.events import Cue, Done, Event, Interrupted, Listening, ReplyEvent, Said, State, Summary
 from assistant.helplines import wrap
+from assistant.library import Interface, interface
+from assistant.quiet import quiet_screen
 
-_KIND_STYLE = {"crisis": "bold red", "unsafe": "bold red", "command": "cyan", "reflection": "green", "fallback": "yellow"}
 
+def view_for(args, live: bool = False, language: str | None = None, journal: bool = False):
+    """--json: JSON lines; a terminal while talking live: the LiveView; else a readable account.
 
-def view_for(args, live: bool = False):
-    """--json: JSON lines; a terminal while talking live: the LiveView; else a readable account."""
+    language: the session's, for the words on screen (auto shows English); journal: say
+    on screen that this session is being kept.
+    """
     if getattr(args, "json", False):
         return JsonView()
+    words, verbose = interface(language), getattr(args, "verbose", False)
     if live and sys.stdout.isatty():
-        return LiveView()
-    return TextView()
+        return LiveView(words=words, verbose=verbose, journal=journal)
+    return TextView(words=words, verbose=verbose, journal=journal)
+
+
+def _taken_as(event: ReplyEvent) -> str:
+    """What an utterance was taken for, in the ids of --json: only for --verbose."""
+    label = event.theme or event.command
+    return (f"{event.kind}{' / ' + label if label else ''} "
+            f"(score {event.score:.0f}, reply after {event.timings_ms.get('total', 0):.0f} ms)")
 
 
 class JsonView:
@@ -39,72 +51,107 @@ class JsonView:
 
 
 class TextView:
-    """One readable block per reply: when, what was heard, what it was taken for, the answer."""
+    """One readable block per reply: when, what was heard, the answer, in plain words
+    (with --verbose also what it was taken for, the score and the time)."""
 
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, words: Interface | None = None, verbose: bool = False,
+                 journal: bool = False):
         self.console = console or Console(highlight=False, soft_wrap=True)
+        self.words = words or interface("en")
+        self.verbose = verbose
+        self.journal = journal
 
     def __call__(self, event: Event) -> None:
-        c = self.console
+        c, w = self.console, self.words.text
         if isinstance(event, Listening):
-            c.print(f"[dim]Listening ({event.language}, model {escape(event.model)}, "
-                    f"ready in {event.startup_ms / 1000:.1f} s) to {escape(event.input)}[/dim]")
+            line = w("account.ready", input=event.input, seconds=f"{event.startup_ms / 1000:.1f}")
+            if self.verbose:
+                line += f" ({event.language}, model {event.model})"
+            c.print(f"[dim]{escape(line)}[/dim]")
+            if self.journal:
+                c.print(f"[dim]{escape(w('panel.journal'))}[/dim]")
         elif isinstance(event, ReplyEvent):
-            label = event.theme or event.command or ""
-            style = _KIND_STYLE.get(event.kind, "white")
-            c.print(f"\n[dim]{event.start_s:6.1f}–{event.end_s:.1f} s[/dim]  [bold]heard:[/bold] {escape(event.transcript)}")
-            c.print(f"           [{style}]{event.kind}{' / ' + label if label else ''}[/{style}] "
-                    f"[dim](score {event.score:.0f}, reply after {event.timings_ms.get('total', 0):.0f} ms)[/dim]")
+            c.print(f"\n[dim]{event.start_s:6.1f}–{event.end_s:.1f} s[/dim]  "
+                    f"[bold]{escape(w('account.heard'))}:[/bold] {escape(event.transcript)}")
+            if self.verbose:
+                c.print(f"           [dim]{escape(_taken_as(event))}[/dim]")
             if event.reply:
-                c.print(f"           [bold]Haven:[/bold] {escape(wrap(event.reply, c.width - 18, 18))}")
-            elif event.mode == "paused":
-                c.print("           [dim](paused: Haven stays quiet)[/dim]")
-            elif event.mode == "breathing":
-                c.print("           [dim](breathing: Haven keeps the rhythm)[/dim]")
+                c.print(f"           [bold]{escape(w('account.reply'))}:[/bold] {escape(wrap(event.reply, c.width - 18, 18))}")
+            elif event.mode in ("paused", "breathing"):
+                c.print(f"           [dim]{escape(w('account.' + event.mode))}[/dim]")
         elif isinstance(event, Said):
-            c.print(f"\n[dim]{event.at_s:6.1f} s[/dim]  [bold]Haven:[/bold] {escape(wrap(event.text, c.width - 16, 16))}")
+            c.print(f"\n[dim]{event.at_s:6.1f} s[/dim]  [bold]{escape(w('account.reply'))}:[/bold] "
+                    f"{escape(wrap(event.text, c.width - 16, 16))}")
         elif isinstance(event, Interrupted):
-            c.print(f"[dim]{event.at_s:6.1f} s  (you spoke; Haven stopped talking)[/dim]")
+            c.print(f"[dim]{event.at_s:6.1f} s  {escape(w('account.interrupted'))}[/dim]")
         elif isinstance(event, Cue):
-            c.print(f"[dim]{event.at_s:6.1f} s[/dim]  breathing: {event.phase} for {event.duration_s:g} s (cycle {event.cycle})")
+            c.print(f"[dim]{event.at_s:6.1f} s[/dim]  {escape(breath_line(self.words, event))}")
         elif isinstance(event, Summary):
-            c.print(f"\n[bold]Summary:[/bold] {escape(wrap(event.text, c.width - 9, 9))}")
+            c.print(f"\n[bold]{escape(w('account.summary'))}:[/bold] {escape(wrap(event.text, c.width - 9, 9))}")
         elif isinstance(event, Done):
-            tail = f"; Haven's voice written to {escape(event.output)}" if event.output else ""
-            c.print(f"\n[dim]{event.utterances} utterances, {event.replies} replies{tail}[/dim]")
+            line = w("account.done", utterances=event.utterances, replies=event.replies)
+            if event.output:
+                line += " " + w("account.written", output=event.output)
+            c.print(f"\n[dim]{escape(line)}[/dim]")
         elif isinstance(event, State):
             pass  # the live view shows states; an account of a recording does not need them
 
 
-class LiveView:
-    """The terminal while talking: state, a live input level, the last exchange; no flicker.
+def breath_line(words: Interface, cue: Cue) -> str:
+    return words.text("panel.breath", phase=words.get(f"phases.{cue.phase}", cue.phase),
+                      seconds=f"{cue.duration_s:g}", cycle=cue.cycle)
 
-    rich's Live redraws one panel in place at a fixed rate; events and levels only
-    change the fields it draws from.
+
+class LiveView:
+    """The terminal while talking: what Haven is doing, a live input level, the last exchange.
+
+    The state line shows only what the session's state machine last said (State
+    events), so it is never ahead of or behind the sound; breathing's line shows only
+    while the state is breathing. rich's Live redraws one panel in place at a fixed
+    rate; events and levels only change the fields it draws from. While the panel is
+    up, native libraries' stderr is kept off the screen (quiet.py). The panel is up
+    from the first moment, with a spinner while the model loads.
     """
 
-    STATES = {"listening": "green", "hearing": "cyan", "thinking": "yellow", "speaking": "magenta",
-              "breathing": "blue", "paused": "dim"}
+    STATES = {"ended": "white", "starting": "cyan", "listening": "green", "hearing": "cyan", "thinking": "yellow",
+              "speaking": "magenta", "breathing": "blue", "paused": "dim", "ending": "white"}
 
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, words: Interface | None = None, verbose: bool = False,
+                 journal: bool = False):
         from rich.live import Live
+        from rich.spinner import Spinner
 
         self.console = console or Console(highlight=False)
+        self.words = words or interface("en")
+        self.verbose = verbose
+        self.journal = journal
         self.state = "starting"
         self.level_value = 0.0
         self.heard = ""
         self.reply = ""
-        self.label = ""
-        self.note = "Loading the speech model..."
+        self.label = ""  # what the utterance was taken for: --verbose only
+        self.breath = ""  # the breathing phase under way, shown while breathing
+        self.note = self.words.text("panel.loading")
+        self._spinner = Spinner("dots", style="cyan")
+        self._quiet = None
         self._live = Live(self._render(), console=self.console, refresh_per_second=12, transient=False,
                           get_renderable=self._render)
 
     def __enter__(self):
-        self._live.__enter__()
+        self._quiet = quiet_screen()
+        self._quiet.__enter__()
+        try:
+            self._live.__enter__()
+        except BaseException:
+            self._quiet.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc):
-        self._live.__exit__(*exc)
+        try:
+            self._live.__exit__(*exc)
+        finally:
+            self._quiet.__exit__(*exc)
 
     def level(self, rms: float) -> None:
         self.level_value = rms
@@ -113,37 +160,58 @@ class LiveView:
         from rich.panel import Panel
         from rich.table import Table
 
+        w = self.words.text
         # dBFS from -60 to 0 as a 30-cell bar.
         db = 20 * math.log10(max(self.level_value, 1e-6))
         cells = int(max(0.0, min(1.0, (db + 60) / 60)) * 30)
+        labels = [w(f"panel.{k}") for k in ("state", "level", "heard", "reply")]
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", width=8)
+        grid.add_column(style="bold", width=max(len(x) for x in labels))
         grid.add_column()
         style = self.STATES.get(self.state, "white")
-        grid.add_row("state", f"[{style}]{self.state}[/{style}]")
-        grid.add_row("level", f"[green]{'█' * cells}[/green][dim]{'·' * (30 - cells)}[/dim]")
-        grid.add_row("heard", escape(self.heard) or "[dim]...[/dim]")
-        grid.add_row("", f"[dim]{escape(self.label)}[/dim]")
-        grid.add_row("Haven", escape(wrap(self.reply, self.console.width - 14)))  # a number never wraps
-        return Panel(grid, title="Haven", subtitle=escape(self.note), border_style=style)
+        state = f"[{style}]{escape(self.words.get('states.' + self.state, self.state))}[/{style}]"
+        if self.state == "starting":
+            from rich.columns import Columns
+
+            state = Columns([self._spinner, state])
+        grid.add_row(labels[0], state)
+        if self.state == "breathing" and self.breath:
+            grid.add_row("", f"[blue]{escape(self.breath)}[/blue]")
+        grid.add_row(labels[1], f"[green]{'█' * cells}[/green][dim]{'·' * (30 - cells)}[/dim]")
+        grid.add_row(labels[2], escape(self.heard) or "[dim]...[/dim]")
+        if self.verbose and self.label:
+            grid.add_row("", f"[dim]{escape(self.label)}[/dim]")
+        grid.add_row(labels[3], escape(wrap(self.reply, self.console.width - 14)))  # a number never wraps
+        if self.journal:
+            grid.add_row("", f"[dim]{escape(w('panel.journal'))}[/dim]")
+        return Panel(grid, title=escape(w("panel.title")), subtitle=escape(self.note), border_style=style)
 
     def __call__(self, event: Event) -> None:
+        w = self.words.text
         if isinstance(event, Listening):
-            self.state, self.note = "listening", "Talk whenever you like. Say 'stop' or press Ctrl-C to end."
+            self.state, self.note = "listening", w("panel.hint")
         elif isinstance(event, State):
             self.state = event.state
+            if event.state != "breathing":
+                self.breath = ""  # breathing has ended (or paused): its phase line goes
+            if event.state == "paused":
+                self.note = w("panel.paused")
+            elif self.note == w("panel.paused"):
+                self.note = w("panel.hint")
         elif isinstance(event, ReplyEvent):
             self.heard = event.transcript
-            self.label = f"{event.kind}{' / ' + (event.theme or event.command) if (event.theme or event.command) else ''}"
-            self.reply = event.reply or ("(paused)" if event.mode == "paused" else "")
+            self.label = _taken_as(event)
+            self.reply = event.reply or (w("account.paused") if event.mode == "paused" else "")
         elif isinstance(event, Said):
             self.reply = event.text
         elif isinstance(event, Interrupted):
-            self.note = "You spoke, so Haven stopped talking."
+            self.note = w("panel.interrupted")
         elif isinstance(event, Cue):
-            self.state, self.note = "breathing", f"{event.phase} for {event.duration_s:g} s (cycle {event.cycle})"
+            self.breath = breath_line(self.words, event)
         elif isinstance(event, Summary):
-            self.reply, self.note = event.text, "Session ended."
+            self.reply, self.note = event.text, w("panel.ended")
+        elif isinstance(event, Done):
+            self.state = "ended"  # not "saying goodbye" on the screen left behind
 
 
 class BarAnimation:
@@ -169,6 +237,8 @@ class BarAnimation:
 
         self._session, self._t0 = session, t0
         self._levels = _levels(session.steps)
+        self._quiet = quiet_screen()  # alsa-lib's lines would split the bar
+        self._quiet.__enter__()
         self._live = Live(self, console=self.console, refresh_per_second=12, transient=True)
         self._live.start()
 
@@ -179,6 +249,7 @@ class BarAnimation:
         if self._live is not None:
             self._live.stop()
             self._live = None
+            self._quiet.__exit__(None, None, None)
 
     def line(self) -> str:
         step, session = self._step, self._session

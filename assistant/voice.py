@@ -25,6 +25,7 @@ from assistant.errors import VoiceError
 
 # espeak-ng voice ids per language; en-us because the crisis line given is the US one.
 VOICES = {"en": "gmw/en-us", "nl": "gmw/nl"}
+NATURAL = "natural"  # voice_en = "natural": Piper's joe voice (natural_voice.py), an optional extra
 DEFAULT_RATE = 165  # words a minute: calmer than espeak's 175
 RENDER_TIMEOUT = 15.0
 
@@ -86,6 +87,8 @@ class Voice:
         self.language = language
         self.rate = rate or DEFAULT_RATE
         self.voices = {**VOICES, **(voices or {})}
+        self._chosen = set(voices or {})  # languages whose voice came from config.toml
+        self._natural = None  # natural_voice.NaturalVoice, loaded on first use
         self._lock = threading.Lock()
         self._workers: dict[str, _Worker] = {}
         self.restarts = 0
@@ -97,9 +100,24 @@ class Voice:
         return voice
 
     def start(self, language: str | None = None) -> None:
-        """Start a worker now (it takes a moment), so the first render does not wait."""
+        """Start a worker (or load the natural voice) now, so the first render does not wait."""
+        language = language or self.language
         with self._lock:
-            self._worker(self._voice_id(language or self.language))
+            voice = self._voice_id(language)
+            if voice == NATURAL:
+                self._natural_voice(language)
+            else:
+                self._worker(voice)
+
+    def _natural_voice(self, language: str):
+        if language != "en":
+            raise VoiceError(f"there is no natural voice for '{language}' yet; "
+                             f"set voice_{language} to an espeak-ng voice (espeak-ng --voices={language})")
+        if self._natural is None:
+            from assistant.natural_voice import NaturalVoice
+
+            self._natural = NaturalVoice()
+        return self._natural
 
     def _worker(self, voice: str) -> _Worker:
         worker = self._workers.get(voice)
@@ -119,21 +137,32 @@ class Voice:
         voice = self._voice_id(language)
         rate = int(rate or self.rate)
         with self._lock:
+            if voice == NATURAL:
+                return self._natural_voice(language).render(text, rate)
             for _attempt in range(2):
                 worker = self._worker(voice)
                 status, data, detail = worker.exchange(text, rate)
                 if status == "ok":
                     return _wav_bytes_to_samples(data)
                 if status == "novoice":
-                    raise VoiceError(
-                        f"espeak-ng has no voice '{voice}' for language '{language}' (got {detail}); "
-                        "install it with: sudo apt-get install espeak-ng"
-                    )
+                    raise VoiceError(f"espeak-ng has no voice '{voice}' for language '{language}' (got {detail}); "
+                                     + self._novoice_fix(language))
                 # A hang or a crash: start a fresh worker and try once more.
                 self.restarts += 1
                 worker.kill()
                 self._workers.pop(voice, None)
             raise VoiceError(f"the speech engine failed twice ({status}: {detail}); check espeak-ng with: espeak-ng hello")
+
+
+    def _novoice_fix(self, language: str) -> str:
+        """A voice named in config.toml is fixed there; Haven's own default is missing only
+        when espeak-ng's voice data is."""
+        if language in self._chosen:
+            from assistant.settings import config_path
+
+            return (f"fix voice_{language} in {config_path()} (or delete that line); "
+                    f"the voices there are: espeak-ng --voices={language}")
+        return "install it with: sudo apt-get install espeak-ng"
 
 
 def _package_parent() -> str:

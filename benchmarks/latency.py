@@ -426,6 +426,8 @@ def main(argv=None) -> int:
     parser.add_argument("--padding-check", action="store_true",
                         help="also: how much one pass alone moves with 0.1-0.2 s more or less silence around "
                              "the same speech (whisper's noise floor for the WER comparison; slow)")
+    parser.add_argument("--voice", default=None,
+                        help="the English voice: an espeak-ng id, or natural (benchmarks/voices.py compares the two)")
     parser.add_argument("--min-chunk", type=float, default=None,
                         help="override SessionSettings.min_chunk for the incremental way (to tune it)")
     args = parser.parse_args(argv)
@@ -447,7 +449,8 @@ def main(argv=None) -> int:
     print(f"Haven latency benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; load average at start "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"Python {platform.python_version()}, faster-whisper {faster_whisper.__version__}")
+    print(f"Python {platform.python_version()}, faster-whisper {faster_whisper.__version__}; "
+          f"English voice: {args.voice or 'espeak-ng (default)'}")
     defaults = SessionSettings()
     print(f"Session: pause {defaults.pause} s, min_chunk {args.min_chunk or defaults.min_chunk} s; "
           f"{runs} runs × {per_bucket} texts per length × 2 ways")
@@ -463,7 +466,7 @@ def main(argv=None) -> int:
     for language in languages:
         gc.collect()
         fresh = reset_peak_rss()
-        pipeline = Stages.load(Settings(language=language), True)
+        pipeline = Stages.load(Settings(language=language, voice_en=args.voice), True)
         try:
             model = pipeline.transcriber.resolved
             cur, _ = rss_mb()

@@ -39,6 +39,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.soundcard)
 
 
+@pytest.fixture(scope="module")
+def card(tmp_path_factory):
+    """The virtual PulseAudio sound card (tests/soundcard.py), one per test module."""
+    from soundcard import SoundCard
+
+    c = SoundCard(tmp_path_factory.mktemp("pulse")).start()
+    yield c
+    c.stop()
+
+
 @pytest.fixture(scope="session")
 def model():
     from assistant.models import resolve_model

@@ -291,7 +291,9 @@ def test_text_view_lists_each_phase(tmp_path):
     out = tmp_path / "b.wav"
     result = haven_here("breathe", "--pattern", "resonance", "--cycles", "1", "--output", str(out))
     assert result.returncode == 0, result.stderr
-    assert "inhale for 5 s" in result.stdout and "exhale for 5 s" in result.stdout and str(out) in result.stdout
+    assert "breathe in: 5 s" in result.stdout and "breathe out: 5 s" in result.stdout and str(out) in result.stdout
+    dutch = haven_here("breathe", "--pattern", "resonance", "--cycles", "1", "--language", "nl", "--output", str(out), "--force")
+    assert "adem in: 5 s" in dutch.stdout and "geschreven naar" in dutch.stdout
 
 
 def test_unknown_pattern_is_exit_2_with_the_list(tmp_path):

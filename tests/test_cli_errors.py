@@ -97,4 +97,4 @@ def test_reflect_needs_text():
 
 
 def test_unknown_command():
-    assert_one_line_error(haven_here("sing"), "invalid choice")
+    assert_one_line_error(haven_here("sing"), "there is no command 'sing'", "listen")

@@ -72,7 +72,7 @@ def test_full_mid_session_keeps_whole_entries_only(small_disk, capsys):
     text = book.path.read_text()
     kept = _entries(text)
     assert 1 <= len(kept) < 39
-    assert text.endswith("\n\n") and text.rstrip().splitlines()[-1].startswith("- **At:**")  # no torn entry
+    assert text.endswith("\n\n") and text.rstrip().splitlines()[-1].startswith("- **When:**")  # no torn entry
     assert entries()[0].utterances == len(kept)
     assert "the entries before this one are kept" in capsys.readouterr().err
 

@@ -23,5 +23,5 @@ def test_same_second_sessions_are_numbered_in_order(tmp_path, monkeypatch):
     assert paths[1].name.endswith("-2.md")
     listed = [json.loads(line) for line in haven_here("journal", "list", "--json").stdout.splitlines()]
     assert [e["file"] for e in listed] == [str(p) for p in paths]
-    assert haven_here("journal", "forget", "1").returncode == 0
+    assert haven_here("journal", "forget", "1", "--yes").returncode == 0
     assert not paths[0].exists() and paths[1].exists()

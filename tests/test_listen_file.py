@@ -85,8 +85,13 @@ def test_readable_account_without_json(two_utterances):
     path, _, _ = two_utterances
     result = run_haven("listen", "--input", str(path), "--no-speak")
     assert result.returncode == 0, result.stderr
-    assert "heard:" in result.stdout and "Haven:" in result.stdout and "unseen" in result.stdout
+    assert "I heard:" in result.stdout and "Haven:" in result.stdout
     assert not result.stdout.lstrip().startswith("{")
+    # Plain words for the person: no ids, kinds or scores (those are for --verbose and --json).
+    for internal in ("unseen", "reflection", "fallback", "score", "crisis"):
+        assert internal not in result.stdout, internal
+    verbose = run_haven("listen", "--input", str(path), "--no-speak", "--verbose")
+    assert "reflection / unseen" in verbose.stdout and "score" in verbose.stdout
 
 
 def test_silence_and_noise_give_no_reply(stages):

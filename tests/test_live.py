@@ -28,13 +28,6 @@ pytestmark = [pytest.mark.skipif(not SoundCard.available(), reason="needs PulseA
               pytest.mark.slow, pytest.mark.soundcard]
 
 
-@pytest.fixture(scope="module")
-def card(tmp_path_factory):
-    c = SoundCard(tmp_path_factory.mktemp("pulse")).start()
-    yield c
-    c.stop()
-
-
 class Haven:
     """A running `haven listen` whose JSON events arrive on a queue."""
 

@@ -302,14 +302,16 @@ def test_with_journal_one_private_markdown_file_holds_the_session(home):
     assert len(files) == 1
     new = tree(*watched) - before
     assert new - sound_system_traces(new, dirs) == {"cwd/replies.wav", "data/haven", "data/haven/journal",
-                                                    f"data/haven/journal/{files[0].name}"}
+                                                    f"data/haven/journal/{files[0].name}", "data/haven/journal/.last"}
+    # .last holds only the last entry's number (so forgetting never renumbers), privately too.
+    assert (folder / ".last").read_text() == "1\n" and mode(folder / ".last") == 0o600
     assert mode(folder.parent) == 0o700
     text = assert_private_text(files[0])
     replies = [e for e in events(result.stdout) if e["event"] == "reply"]
     assert len(replies) == 2
     for r in replies:
-        assert r["transcript"] in text and r["reply"] in text and f"`{r['theme']}`" in text
-    assert "# Haven journal" in text and text.rstrip().endswith("replies.*")
+        assert r["transcript"] in text and r["reply"] in text and f"<!-- haven:theme {r['theme']} -->" in text
+    assert "# Haven journal" in text and text.rstrip().endswith("2 answered.*\n<!-- haven:end -->")
     assert str(files[0]) in result.stderr  # the person is told where it is
 
 
@@ -346,7 +348,7 @@ def test_journal_list_show_forget_and_forget_all(home, monkeypatch):
     dirs, env = home
     env["HAVEN_DATA_DIR"] = str(dirs["data"] / "h")
     monkeypatch.setenv("HAVEN_DATA_DIR", env["HAVEN_DATA_DIR"])
-    from assistant.journal import ensure_journal_dir
+    from assistant.journal import ensure_journal_dir, meaning
 
     folder = ensure_journal_dir()
     day = time.mktime((2025, 3, 1, 20, 0, 0, 0, 0, -1))
@@ -363,30 +365,42 @@ def test_journal_list_show_forget_and_forget_all(home, monkeypatch):
     lines = listed.stdout.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].split()[:3] == ["1", "2025-03-01", "20:00"] and "2 utterances" in lines[0]
-    assert "unseen, alone" in lines[0] and "cycle" in lines[1] and "1 utterance " in lines[1]
-    assert "unreachable" in lines[2] and "ended abruptly" in lines[2]
+    # The themes in plain words (their summaries), not ids.
+    assert f"{meaning('unseen', 'en')}; {meaning('alone', 'en')}" in lines[0] and "unseen" not in lines[0]
+    assert meaning("cycle", "en") in lines[1] and "1 utterance " in lines[1]
+    assert meaning("unreachable", "en") in lines[2] and "ended abruptly" in lines[2]
     as_json = events(run("list", "--json").stdout)
     assert [e["number"] for e in as_json] == [1, 2, 3]
     assert as_json[0]["themes"] == ["unseen", "alone"] and as_json[2]["finished"] is False
     assert as_json[1]["file"] == str(paths[1])
 
     shown = run("show", "2")
-    assert shown.returncode == 0 and shown.stdout == paths[1].read_text()
+    kept = paths[1].read_text()
+    assert shown.returncode == 0 and "<!-- haven:theme cycle -->" in kept and "haven:" not in shown.stdout
+    assert shown.stdout == "".join(x for x in kept.splitlines(True) if not x.startswith("<!-- haven:"))
     assert "We fight about the dishes again." in shown.stdout
 
-    one_line_error(run("show", "4"), "no journal entry 4", "1 to 3")
+    one_line_error(run("show", "4"), "no journal entry 4", "1, 2, 3")
     one_line_error(run("show", "0"), "no journal entry 0")
     one_line_error(run("show", "two"), "invalid int")
     one_line_error(run("forget"), "forget N", "--all")
     one_line_error(run("forget", "1", "--all"), "forget N", "--all")
 
-    forgot = run("forget", "2")
+    # Forgetting asks first; with no terminal to ask at, it needs --yes.
+    one_line_error(run("forget", "2"), "--yes")
+    assert paths[1].exists()
+    forgot = run("forget", "2", "--yes")
     assert forgot.returncode == 0 and "Forgot journal entry 2" in forgot.stdout
     assert not paths[1].exists() and paths[0].exists() and paths[2].exists()
     after = run("list").stdout.strip().splitlines()
-    assert len(after) == 2 and after[1].split()[0] == "2" and "unreachable" in after[1]
+    # No renumbering: entry 3 is still 3, so a repeated "forget 2" cannot delete another session.
+    assert [x.split()[0] for x in after] == ["1", "3"] and meaning("unreachable", "en") in after[1]
+    one_line_error(run("forget", "2", "--yes"), "no journal entry 2", "1, 3")
+    newer = _journal(folder, day + 9000, [("One more.", "alone")])
+    assert [e["number"] for e in events(run("list", "--json").stdout)] == [1, 3, 4]
+    newer.unlink()
 
-    all_gone = run("forget", "--all")
+    all_gone = run("forget", "--all", "--yes")
     assert all_gone.returncode == 0 and "Forgot 2 journal entries" in all_gone.stdout
     assert journal_files(folder) == []
     assert "empty" in run("list").stdout
@@ -480,7 +494,7 @@ def test_interrupt_ends_cleanly_with_summary_and_closed_journal(home, long_wav, 
         assert r["transcript"] in text
     summary = next(e for e in run.seen if e["event"] == "summary")
     assert "## Summary" in text and summary["text"] in text
-    assert text.rstrip().split("\n")[-1].startswith("*Session ended")  # closed properly
+    assert text.rstrip().split("\n")[-2].startswith("*Session ended") and text.rstrip().endswith("<!-- haven:end -->")  # closed properly
 
 
 def test_recording_that_ends_mid_word_is_heard_and_kept(home, tmp_path):
@@ -567,4 +581,4 @@ def test_live_listen_with_journal_ends_143_on_sigterm(home, tmp_path):
     [path] = journal_files(dirs["data"] / "h" / "journal")
     text = assert_private_text(path)
     assert run.replies()[0]["transcript"] in text
-    assert "the microphone" in text and text.rstrip().split("\n")[-1].startswith("*Session ended")
+    assert "the microphone" in text and text.rstrip().split("\n")[-2].startswith("*Session ended") and text.rstrip().endswith("<!-- haven:end -->")

@@ -10,7 +10,9 @@ FIELDS = {"text", "language", "kind", "theme", "command", "reply", "score"}
 def test_reflect_one_text():
     result = haven_here("reflect", "he was on his phone all through dinner and didn't even look at me")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("[reflection / unseen]")
+    assert result.stdout.strip() and "[" not in result.stdout and "unseen" not in result.stdout  # plain words
+    verbose = haven_here("reflect", "--verbose", "he was on his phone all through dinner and didn't even look at me")
+    assert verbose.stdout.startswith("[reflection / unseen]")
 
 
 def test_batch_json_one_object_a_line():

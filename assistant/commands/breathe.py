@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from assistant.guards import check_output
 from assistant.breathing import BreathingSession, Guide, cycles_for, load_patterns, load_texts, load_tones, play
 from assistant.devices import default_device, find_device
 from assistant.errors import HavenError
-from assistant.library import LANGUAGES
+from assistant.library import LANGUAGES, interface
 from assistant.settings import SAMPLE_RATE, settings_for
 from assistant.sink import SpeakerSink, TimelineSink
 from assistant.source import SilentSource
@@ -34,10 +36,11 @@ def run(args) -> int:
     tones = load_tones()  # a missing file fails before the slow part
     if args.output is not None:
         check_output(args.output, force=args.force)
-    view = JsonView() if args.json else TextView()
+    words = interface(language)
+    view = JsonView() if args.json else TextView(words=words)
     if capped:
         sys.stderr.write(f"haven: {pattern.name} is {n} cycles at most; ask for more with --cycles\n")
-    sink = None if args.output else _speakers(args.output_device)  # opened first: it settles while clips render
+    sink = None if args.output else _speakers(settings.output_device)  # opened first: it settles while clips render
     try:
         voice = Voice(language, settings.rate, voices=settings.voices())
         try:
@@ -49,18 +52,25 @@ def run(args) -> int:
             sink = TimelineSink(int(round(session.duration_s * SAMPLE_RATE)), args.output)
             _play(session, source, sink, view)
             if not args.json:
-                view.console.print(f"[dim]{pattern.name}, {_cycles(n)}: {session.duration_s:.0f} s "
-                                   f"written to {args.output}[/dim]")
+                view.console.print("[dim]" + escape(words.text(
+                    "breathe.written", pattern=pattern.name, cycles=_cycles(words, n),
+                    seconds=f"{session.duration_s:.0f}", output=args.output)) + "[/dim]")
             return 0
         source = SilentSource(paced=True)
         sink.clock = source.clock
         animation, emit = None, view
         if not args.json and sys.stdout.isatty():
-            view.console.print(f"[dim]{pattern.name}: {pattern.description}. {_cycles(n)}, about "
-                               f"{_minutes(session.duration_s)}. Ctrl-C stops.[/dim]")
+            view.console.print("[dim]" + escape(words.text(
+                "breathe.header", pattern=pattern.name, description=words.get(f"patterns.{pattern.name}",
+                                                                               pattern.description),
+                cycles=_cycles(words, n), duration=_minutes(words, session.duration_s))) + "[/dim]")
+            if session.intro_text:  # spoken before the first breath: shown too, not a silent screen
+                view.console.print(escape(session.intro_text))
             animation = BarAnimation(view.console)
             emit = lambda event: None  # noqa: E731  the bar shows each phase
         _play(session, source, sink, emit, animation)
+        if animation is not None and session.close_text:
+            view.console.print(escape(session.close_text))
         return 0
     except BaseException:
         if sink is not None:
@@ -87,9 +97,10 @@ def _play(session: BreathingSession, source, sink, emit, animation=None) -> None
     sink.finish()
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+def _minutes(words, seconds: float) -> str:
+    return words.text("breathe.seconds", n=f"{seconds:.0f}") if seconds < 90 else \
+        words.text("breathe.minutes", n=f"{seconds / 60:.0f}")
 
 
-def _cycles(n: int) -> str:
-    return f"{n} cycle{'' if n == 1 else 's'}"
+def _cycles(words, n: int) -> str:
+    return words.text("breathe.cycle" if n == 1 else "breathe.cycles", n=n)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.audio import write_wav
+from assistant.devices import default_device, find_device
 from assistant.guards import check_output
-from assistant.devices import default_device
 from assistant.errors import HavenError
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
 from assistant.resources import samples_dir
@@ -29,7 +29,7 @@ def recordings() -> list[Path]:
 
 
 def run(args) -> int:
-    view = view_for(args)
+    view = view_for(args, language=args.language or settings_for(args).language)
     speakers = None if args.output else default_device("output")
     output = args.output if args.output is not None else (None if speakers else "haven-demo.wav")
     if output is not None:
@@ -53,7 +53,7 @@ def run(args) -> int:
             mix[:len(replies)] += replies
             mixes.append(np.clip(mix, -1, 1))
             if speakers:
-                out = SpeakerSink(args.output_device)
+                out = SpeakerSink(find_device(settings.output_device, "output"))
                 out.play(mixes[-1])
                 out.finish()
     finally:

@@ -8,7 +8,7 @@ import sys
 import time
 
 from assistant.errors import HavenError
-from assistant.settings import load_settings, settings_for
+from assistant.settings import Settings, config_path, settings_for, with_flags
 
 
 def _check(name: str, fn) -> dict:
@@ -68,19 +68,21 @@ def _model(name: str | None, language: str):
     return f"{model.name} at {model.path} (loads in {t.load_seconds:.1f} s{checked})"
 
 
-def _voice(language: str):
-    from assistant.voice import VOICES, Voice
+def _voice(language: str, settings: Settings):
+    from assistant.voice import Voice
 
     if shutil.which("espeak-ng") is None:
         raise HavenError("espeak-ng is missing; install it with: sudo apt-get install espeak-ng libespeak-ng1")
-    v = Voice(language, voices=load_settings().voices())
+    v = Voice(language, settings.rate, voices=settings.voices())  # what `haven listen` would speak with
     try:
         samples = v.render("Hello." if language == "en" else "Hallo.")
     finally:
         v.close()
     if len(samples) < 1600:
         raise HavenError(f"the {language} voice rendered no sound; reinstall espeak-ng")
-    return f"espeak-ng voice {VOICES[language]}"
+    kind = "natural voice (Piper en_US-joe-medium)" if v.voices[language] == "natural" else \
+        f"espeak-ng voice {v.voices[language]}"
+    return f"{kind} at {settings.rate} words a minute"
 
 
 def _device(kind: str, spec):
@@ -88,7 +90,10 @@ def _device(kind: str, spec):
 
     index = find_device(spec, kind)
     if index is not None:
-        return next(d["name"] for d in list_devices() if d["index"] == index)
+        name = next(d["name"] for d in list_devices() if d["index"] == index)
+        if str(spec).isdigit() or str(spec).lower() in name.lower():
+            return name
+        return f"{spec} (through {name})"  # a sound server name (devices.find_device)
     info = default_device(kind)
     if info is None:
         what = "microphone" if kind == "input" else "speakers"
@@ -98,10 +103,22 @@ def _device(kind: str, spec):
     return info["name"]
 
 
+def _config(args) -> str:
+    """config.toml and the flags, exactly as `haven listen` reads them."""
+    settings_for(args)  # raises the same one-line error listen would
+    path = config_path()
+    return f"{path}" + ("" if path.is_file() else " (none: the defaults)")
+
+
 def run(args) -> int:
-    settings = settings_for(args)  # the model and language `haven listen` would use
+    config = _check("config", lambda: _config(args))
+    try:
+        settings = settings_for(args)  # the settings `haven listen` would use
+    except HavenError:
+        settings = with_flags(Settings(), args)  # config.toml is broken: check the rest with the defaults
     language, model = settings.language, settings.model
     checks = [
+        config,
         _check("prompts", _prompts),
         _check("understanding", _understanding),
         _check("region", lambda: _region(settings.region, language)),
@@ -110,10 +127,10 @@ def run(args) -> int:
     if model in (None, "base") or language in ("nl", "auto"):
         checks.append(_check("model (nl)", lambda: _model(model, "nl")))
     checks += [
-        _check("voice (en)", lambda: _voice("en")),
-        _check("voice (nl)", lambda: _voice("nl")),
-        _check("microphone", lambda: _device("input", args.input_device)),
-        _check("speakers", lambda: _device("output", args.output_device)),
+        _check("voice (en)", lambda: _voice("en", settings)),
+        _check("voice (nl)", lambda: _voice("nl", settings)),
+        _check("microphone", lambda: _device("input", settings.input_device)),
+        _check("speakers", lambda: _device("output", settings.output_device)),
     ]
     if args.json:
         for c in checks:

@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from assistant.devices import find_device
+from assistant.errors import HavenError
 from assistant.guards import check_output
 from assistant.library import LANGUAGES, language_pack
 from assistant.pipeline import Stages, run as run_pipeline, session_settings
@@ -15,15 +16,17 @@ from assistant.ui import view_for
 
 
 def run(args) -> int:
+    if args.output and args.input is None:
+        raise HavenError("--output writes Haven's voice on a recording's timeline, so it needs --input FILE; "
+                         "live, Haven speaks through the speakers")
     settings = settings_for(args)
     speak = not args.no_speak
-    in_dev = find_device(args.input_device, "input")
-    out_dev = find_device(args.output_device, "output")
-    emit = view_for(args, live=args.input is None)
+    in_dev = find_device(settings.input_device, "input")
+    out_dev = find_device(settings.output_device, "output")
     check_session_texts(LANGUAGES if settings.language == "auto" else (settings.language,))
+    emit = view_for(args, live=args.input is None, language=settings.language, journal=args.journal)
     source, sink, output = _source_and_sink(args, in_dev, out_dev, speak)  # bad input fails before the slow part
-    book = open_journal(f"recording {Path(args.input).name}" if args.input else "the microphone") \
-        if args.journal else None
+    book = open_journal(args.input and Path(args.input).name, settings.language) if args.journal else None
     stages = None
     try:
         with emit if hasattr(emit, "__enter__") else nullcontext():
@@ -100,10 +103,14 @@ def _asr(live: bool, transcriber):
     return ThreadASR(transcriber) if live else InlineASR(transcriber)
 
 
-def open_journal(source: str):
+def open_journal(recording: str | None, language: str):
+    """The journal of this session, its headings in the session's language."""
     from assistant.journal import Journal
+    from assistant.library import interface
 
-    return Journal.open(source)
+    words = interface(language)
+    return Journal.open(words.text("journal.recording", name=recording) if recording
+                        else words.text("journal.microphone"), language)
 
 
 def close_journal(book) -> None:

@@ -11,6 +11,8 @@ from assistant.settings import settings_for
 
 
 def run(args) -> int:
+    if args.conversation and not args.batch:
+        raise HavenError("--conversation goes with --batch (the lines of one conversation, from stdin)")
     settings = settings_for(args)
     language = settings.language
     responder = Responder(language, region=settings.region)
@@ -32,7 +34,9 @@ def run(args) -> int:
             print(json.dumps(reply.fields(), ensure_ascii=False), flush=True)
         else:
             label = reply.theme or reply.command or ""
-            print(f"[{reply.kind}{' / ' + label if label else ''}] {reply.reply}", flush=True)
+            # Plain words for the person typing; what it was taken for only on request.
+            prefix = f"[{reply.kind}{' / ' + label if label else ''}] " if args.verbose else ""
+            print(f"{prefix}{reply.reply}", flush=True)
     return 0
 
 
