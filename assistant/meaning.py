@@ -2,8 +2,9 @@
 
 Two signals decide together (DESIGN.md, "Understanding"):
 
-- Safety: the rules in prompts/LANG/safety.toml OR the safety head. The head reads
-  the encoder's vector and the spelling of the words (assistant.ngrams) and gives
+- Safety: the rules in prompts/LANG/safety.toml OR the safety heads. A linear head
+  reads the encoder's vector and the spelling of the words (assistant.ngrams), a
+  second one with a hidden layer the vector alone; together (heads.agree) they give
   three bands, with thresholds chosen on validation data by scripts/build_heads.py
   and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
@@ -29,7 +30,7 @@ import numpy as np
 
 from assistant.encoder import Encoder, shared_encoder
 from assistant.errors import ModelError
-from assistant.heads import REBUILD, Head
+from assistant.heads import REBUILD, Head, agree
 from assistant.library import COMMANDS, THEMES
 from assistant.ngrams import hashed
 from assistant.textnorm import basic_clean
@@ -118,6 +119,7 @@ class Meaning:
         self._recent: OrderedDict[str, Features] = OrderedDict()
         self._recent_lock = threading.Lock()
         self.safety_head = Head.load(folder / "safety.npz")
+        self.safety_net = Head.load(folder / "safety_net.npz")  # a second opinion, with a hidden layer
         self.intent_heads = {lang: Head.load(folder / f"intent_{lang}.npz") for lang in languages}
         self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
         t = self.safety_head.meta.get("thresholds", {})
@@ -144,8 +146,13 @@ class Meaning:
                     self._recent.popitem(last=False)
         return found
 
+    def safety_proba(self, f: Features) -> np.ndarray:
+        """The safety classes' probabilities: the linear head (vector and spelling) and the
+        hidden-layer head (vector) together."""
+        return agree(self.safety_head.proba(f.vector, f.spelling), self.safety_net.proba(f.vector))
+
     def safety(self, f: Features) -> SafetyJudgement:
-        p = self.safety_head.proba(f.vector, f.spelling)
+        p = self.safety_proba(f)
         crisis, unsafe, concern = float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a])
         if crisis >= self.alarm_crisis:
             return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)

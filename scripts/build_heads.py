@@ -8,7 +8,9 @@ Reproducible: a fixed seed splits the data, fitting is deterministic (assistant.
 and the rows are read in file order, so the same training files give the same weights.
 
 What is trained (assistant.meaning says how they are used):
-- safety.npz: clear / ambiguous / crisis / unsafe, one head for English and Dutch
+- safety.npz and safety_net.npz: clear / ambiguous / crisis / unsafe, a linear head (the
+  vector and the spelling) and one with a hidden layer (the vector), combined by
+  heads.agree; one pair for English and Dutch
   together (the encoder puts both languages in one space, and a crisis said in one
   language teaches the other). Its thresholds are chosen on a held-back fifth of the
   training rows: the alarm where at most ALARM_RATE of the clear rows would alarm (per kind), the
@@ -41,7 +43,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assistant.encoder import shared_encoder  # noqa: E402
-from assistant.heads import Head  # noqa: E402
+from assistant.heads import Head, agree  # noqa: E402
 from assistant.library import COMMANDS, THEMES, language_pack  # noqa: E402
 from assistant.matcher import Matcher  # noqa: E402
 from assistant.meaning import FALLBACK, INTENTS, SAFETY_CLASSES, encoder_text, matcher_features, stack_features  # noqa: E402
@@ -58,6 +60,8 @@ MAX_HEARD_ERRORS = 0.5  # a heard sentence with more of its words wrong than thi
 FOLDS = 3  # out-of-fold intent probabilities for the stack
 # Inverse L2 strengths (scikit-learn's C), chosen on the validation fifth.
 SAFETY_C = 16.0
+NET_HIDDEN = 256  # the safety net's hidden layer, and its L2 (scikit-learn's alpha)
+NET_L2 = 1e-3
 INTENT_C = 16.0
 STACK_C = 1.0
 # What a wrong answer costs against a right one when choosing the give-way thresholds.
@@ -187,6 +191,18 @@ def fit_head(dense: np.ndarray, spelling, y: np.ndarray, classes: list[str], *, 
                 scale.astype(np.float32), hash_rows, hash_W)
 
 
+def fit_net(dense: np.ndarray, y: np.ndarray, classes: list[str]) -> Head:
+    """A head with one hidden layer (scikit-learn's MLP, adam, fixed seed) on the dense vector."""
+    from sklearn.neural_network import MLPClassifier
+    model = MLPClassifier((NET_HIDDEN,), alpha=NET_L2, max_iter=300, random_state=SEED).fit(dense, y)
+    if list(model.classes_) != list(range(len(classes))):
+        raise SystemExit("training data lacks some safety classes")
+    (W1, W), (b1, b) = model.coefs_, model.intercepts_
+    d = dense.shape[1]
+    return Head(list(classes), W.astype(np.float32), b.astype(np.float32), np.zeros(d, np.float32),
+                np.ones(d, np.float32), W1=W1.astype(np.float32), b1=b1.astype(np.float32))
+
+
 def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
     """Head.proba over rows of a sparse spelling matrix (as Haven computes it, one by one)."""
     out = np.zeros((len(dense), len(head.classes)), np.float32)
@@ -196,12 +212,13 @@ def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
     return out
 
 
-def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> Head:
+def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head]:
     y = np.array([SAFETY_CLASSES.index(safety_class(r)) for r in rows])
     keys = [f"{r.language}:{safety_class(r)}" for r in rows]
     val = split(keys, 0.2, SEED)
     trial = fit_head(vecs[~val], spell[~val], y[~val], SAFETY_CLASSES, C=SAFETY_C)
-    p = predict(trial, vecs[val], spell[val])
+    trial_net = fit_net(vecs[~val], y[~val], SAFETY_CLASSES)
+    p = agree(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None))
     yv = y[val]
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
     clear = yv == SAFETY_CLASSES.index("clear")
@@ -215,7 +232,8 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> Head
         _report_safety([r for r, v in zip(rows, val) if v], yv, p, thresholds)
     head = fit_head(vecs, spell, y, SAFETY_CLASSES, C=SAFETY_C)
     head.meta = {"thresholds": thresholds, "rows": dict(sorted(Counter(keys).items()))}
-    return head
+    net = fit_net(vecs, y, SAFETY_CLASSES)
+    return head, net
 
 
 def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> None:
@@ -340,9 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     source = digest(rows)
     if args.only != "intent":
-        safety = build_safety(rows, vecs, spell, args.report)
-        safety.meta["training"] = source
+        safety, net = build_safety(rows, vecs, spell, args.report)
+        safety.meta["training"] = net.meta["training"] = source
         safety.save(args.out / "safety.npz")
+        net.save(args.out / "safety_net.npz")
     for language in LANGUAGES if args.only != "safety" else ():
         head, stack = build_intent(language, rows, vecs, spell, args.report)
         head.meta["training"] = stack.meta["training"] = source

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(espeak-ng libespeak-ng1 libportaudio2)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(pulseaudio pulseaudio-utils libasound2-plugins)
+  packages+=(pulseaudio pulseaudio-utils libasound2-plugins tmux)  # tmux: tests/test_screen.py
 fi
 
 missing=()
