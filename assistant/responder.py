@@ -20,7 +20,7 @@ from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
 from assistant.meaning import FALLBACK, Meaning, matcher_features, shared_meaning
-from assistant.safety import SafetyDetector, SafetyHit
+from assistant.safety import SafetyHit, safety_detector
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
 
@@ -93,7 +93,7 @@ def check_prompts(prompts_dir: Path | None = None, region: str | None = None) ->
     the slow loads."""
     for lang in ("en", "nl"):
         language_pack(lang, prompts_dir)
-    SafetyDetector(("en", "nl"), prompts_dir)
+    safety_detector(("en", "nl"), prompts_dir)  # compiled once: the Responder reuses it
     Aftercare(("en", "nl"), prompts_dir, region)
 
 
@@ -111,7 +111,7 @@ class Responder:
         self.packs = {lang: language_pack(lang, prompts_dir) for lang in languages}
         self.matchers = {lang: Matcher(self.packs[lang], settings) for lang in languages}
         self.meaning = None if words_only else (meaning or shared_meaning())
-        self.safety = SafetyDetector(languages, prompts_dir, meaning=self.meaning)
+        self.safety = safety_detector(languages, prompts_dir).with_meaning(self.meaning)
         self.aftercare = Aftercare(languages, prompts_dir, region)
 
     def pack(self, language: str) -> LanguagePack:

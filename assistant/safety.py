@@ -29,8 +29,8 @@ one contract with safety.toml, and a reader checking one needs the other.)
 
 from __future__ import annotations
 
+import copy
 import functools
-import json
 import re
 import sys
 import unicodedata
@@ -482,6 +482,12 @@ class SafetyDetector:
         if judged.band == "check":
             return SafetyHit("check", round(judged.concern, 2), "", by="meaning")
         return None
+
+    def with_meaning(self, meaning) -> "SafetyDetector":
+        """This detector's compiled rules (the slow part to build) with a meaning layer."""
+        other = copy.copy(self)
+        other.meaning = meaning
+        return other
 
     def check_rules(self, text: str) -> SafetyHit | None:
         """What the rules of safety.toml alone find: crisis, unsafe or None."""

@@ -54,16 +54,8 @@ class Row:
 def read_tsv(path: Path) -> list[Row]:
     language = path.stem.rsplit("_", 1)[-1]
     name = ("heard/" if path.parent.name == "heard" else "") + path.stem
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) < 3:
-            raise SystemExit(f"{path}:{n}: expected kind<TAB>label<TAB>text")
-        kind, label, text = parts[0].strip(), parts[1].strip(), parts[2].strip()
-        rows.append(Row(name, language, kind, label, text))
-    return rows
+    from assistant.labelled import read_labelled
+    return [Row(name, language, *parts[:3]) for parts in read_labelled(path)]
 
 
 def choose_files(sets: list[str] | None) -> list[Path]:

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.errors import ModelError  # noqa: E402
+from assistant.labelled import read_labelled  # noqa: E402
 from assistant.meaning import shared_meaning  # noqa: E402
 from assistant.safety import SafetyDetector, SafetyHit  # noqa: E402
 
@@ -39,14 +40,8 @@ READERS = ("rules", "meaning", "both")
 
 
 def load(path: Path):
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) < 3:
-            print(f"{path.name}:{number}: skipped, not kind<TAB>label<TAB>text", file=sys.stderr)
-            continue
-        yield parts[0].strip(), parts[1].strip(), parts[2].strip()
+    for parts in read_labelled(path):
+        yield parts[0], parts[1], parts[2]
 
 
 def choose(sets: list[str] | None) -> list[Path]:

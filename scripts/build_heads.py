@@ -44,6 +44,7 @@ if str(ROOT) not in sys.path:
 
 from assistant.encoder import shared_encoder  # noqa: E402
 from assistant.heads import Head, agree  # noqa: E402
+from assistant.labelled import read_labelled  # noqa: E402
 from assistant.library import COMMANDS, THEMES, language_pack  # noqa: E402
 from assistant.matcher import Matcher  # noqa: E402
 from assistant.meaning import FALLBACK, INTENTS, SAFETY_CLASSES, encoder_text, matcher_features, stack_features  # noqa: E402
@@ -83,13 +84,8 @@ def read_training(folder: Path = TRAINING) -> list[Row]:
     for language in LANGUAGES:
         for path in sorted((folder / language).glob("*.tsv")):
             heard = path.stem.endswith("_heard")
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if not line.strip() or line.startswith("#"):
-                    continue
-                parts = line.split("\t")
-                if len(parts) < 3:
-                    raise SystemExit(f"{path}:{n}: expected kind<TAB>label<TAB>text")
-                kind, label, text = (p.strip() for p in parts[:3])
+            for parts in read_labelled(path):
+                kind, label, text = parts[:3]
                 if heard:
                     if text in ("", "-") or len(parts) < 4 or _word_error_share(parts[3], text) > MAX_HEARD_ERRORS:
                         continue
