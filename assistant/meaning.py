@@ -40,7 +40,10 @@ FALLBACK = "fallback"
 INTENTS = [*THEMES, *(f"command:{c}" for c in COMMANDS), FALLBACK]
 SAFETY_CLASSES = ["clear", "ambiguous", "crisis", "unsafe"]
 # A command the word matcher did not hear needs this much of the meaning head's own
-# probability (chosen on tests/data/dev_*: no false command there, every command found).
+# probability. On the training data's validation fifth, with the matcher's commands first:
+# 0.8 found 95/113 English and 86/106 Dutch commands with 0 and 2 false commands on about
+# 460 other rows each; 0.6 found 3-5 more at 3 false commands a language (a wrong "stop"
+# ends the session; a missed one gets "could you say that another way?").
 COMMAND_ALONE = 0.8
 
 
