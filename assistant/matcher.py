@@ -44,6 +44,7 @@ scoring are tuned together against the evaluation sets, and are read together.)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -411,6 +412,10 @@ class Matcher:
     def __init__(self, pack: LanguagePack, settings: MatcherSettings | None = None):
         self.pack = pack
         self.s = settings or MatcherSettings()
+        # The responder asks about one utterance several times (its command, its theme, and
+        # the numbers the meaning layer's stack reads): the last few answers are kept.
+        self.theme_scores = functools.lru_cache(maxsize=8)(self.theme_scores)
+        self.command = functools.lru_cache(maxsize=8)(self.command)
         words = pack.words  # language.toml's lists, checked by library.load_language
         self._persons = {pack.normalise(w): 1 for w in words.speaker_words}
         self._persons.update({pack.normalise(w): 2 for w in words.other_words})
