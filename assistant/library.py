@@ -178,6 +178,10 @@ def load_language(language: str, prompts_dir: Path | None = None) -> LanguagePac
     for key, allowed in PLACEHOLDERS.items():
         for line in replies[key]:
             _check_placeholders(replies_file, key, line, allowed)
+    for line in replies.get("daytime", []):  # "tonight -> today": what is said before the evening
+        if line.count(" -> ") != 1 or not all(w.strip() for w in line.split(" -> ")):
+            raise replies_file.error(f"'daytime' entries are written 'evening words -> daytime words': {line!r}",
+                                     f'"{line}"')
     normalise, words = _load_language(files["language"])
     return LanguagePack(
         language=language,

@@ -11,6 +11,8 @@ every rule is testable with strings.
 from __future__ import annotations
 
 import random
+import re
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,8 @@ from assistant.meaning import FALLBACK, Meaning, matcher_features, shared_meanin
 from assistant.safety import SafetyHit, safety_detector
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
+# Hours (local time) when "tonight" would be wrong: replies.toml's 'daytime' words apply.
+DAY_HOURS = range(5, 18)
 
 
 @dataclass
@@ -65,6 +69,8 @@ class Conversation:
     themes: Counter = field(default_factory=Counter)
     safety_mode: bool = False
     turns: int = 0
+    hour: int | None = None
+    """The local hour the replies are said at (None: now); "tonight" only in the evening."""
     # The safety flow (aftercare.py):
     pending: str | None = None
     """What Haven just asked, heard on the next utterance only: 'after_crisis' or 'check'."""
@@ -123,6 +129,7 @@ class Responder:
             language = guess_language(text, self.packs)
         conv.turns += 1
         reply = self._decide(text, conv, language)
+        reply.reply = self._timely(reply.reply, conv, language)
         if reply.kind == "command" and reply.command == "repeat" and conv.last_reply is not None:
             return reply  # "repeat" does not replace what is repeated
         conv.last_reply = reply
@@ -248,7 +255,19 @@ class Responder:
         """One or two sentences naming the themes that came up most; after a safety reply,
         the goodbye that keeps the numbers follows."""
         language = language or (self.language if self.language != "auto" else "en")
-        return f"{self._themes_summary(conv, language)} {self.goodbye_numbers(conv, language)}".strip()
+        said = f"{self._themes_summary(conv, language)} {self.goodbye_numbers(conv, language)}".strip()
+        return self._timely(said, conv, language)
+
+    def _timely(self, text: str, conv: Conversation, language: str) -> str:
+        """Evening words ("tonight") said in the daytime become daytime words ("today")."""
+        hour = conv.hour if conv.hour is not None else time.localtime().tm_hour
+        if hour not in DAY_HOURS:
+            return text
+        for pair in self.packs[language].replies.get("daytime", []):
+            evening, day = (w.strip() for w in pair.split(" -> "))
+            text = re.sub(rf"\b{re.escape(evening)}\b", lambda m: day[:1].upper() + day[1:]
+                          if m.group(0)[:1].isupper() else day, text, flags=re.IGNORECASE)
+        return text
 
     def goodbye_numbers(self, conv: Conversation, language: str) -> str:
         """The goodbye's numbers after a crisis, unsafe or check reply; '' otherwise."""

@@ -329,3 +329,21 @@ def test_auto_language_reflects_in_that_language(responder):
 def test_empty_text_goes_to_english_and_falls_back(responder):
     reply = responder.respond("", Conversation(), "auto")
     assert reply.language == "en" and reply.kind == "fallback"
+
+
+# -- the time of day -------------------------------------------------------------------
+
+@pytest.mark.parametrize("language, evening, day", [("en", "tonight", "today"), ("nl", "vanavond", "vandaag")])
+def test_tonight_is_said_only_in_the_evening(responder, language, evening, day):
+    """replies.toml's 'daytime' words: at 1 pm no reply says "tonight"; at 10 pm they may."""
+    said = {}
+    for hour in (13, 22):
+        lines = []
+        for seed in range(12):  # enough rotations to meet the lines that say it
+            conv = Conversation(seed=seed, hour=hour)
+            lines.append(responder.summary(conv, language))  # nothing heard: summary_empty
+            conv.themes["unseen"] += 1
+            lines.append(responder.summary(conv, language))  # summary_intro
+        said[hour] = " ".join(lines).lower()
+    assert evening in said[22]
+    assert evening not in said[13] and day in said[13]
