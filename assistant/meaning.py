@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -203,12 +202,3 @@ def shared_meaning() -> Meaning:
         if _shared is None:
             _shared = Meaning(shared_encoder())
         return _shared
-
-
-def preload_meaning() -> "Future[Meaning]":
-    """Start loading the meaning layer in a thread (it takes about a second, as long as
-    whisper takes); .result() gives it, or raises its ModelError in the caller's thread."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meaning")
-    future = pool.submit(shared_meaning)
-    pool.shutdown(wait=False)
-    return future

@@ -13,6 +13,7 @@ emit) and how an interrupt ends the session are the same code.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,7 +33,7 @@ class Stages:
 
     @classmethod
     def load(cls, settings: Settings, speak: bool = True) -> "Stages":
-        from assistant.meaning import preload_meaning
+        from assistant.meaning import shared_meaning
         from assistant.models import resolve_model
         from assistant.responder import Responder, check_prompts
         from assistant.transcriber import Transcriber
@@ -45,10 +46,14 @@ class Stages:
         try:
             if voice is not None:
                 voice.start()  # the worker process starts while the model loads
-            check_prompts(region=settings.region)  # bad prompts fail before the slow model load
-            meaning = preload_meaning()  # the encoder loads while whisper does
-            transcriber = Transcriber(resolve_model(settings.model), language)
-            transcriber.warm_up()
+            # Three loads side by side on two cores: whisper (native code, the GIL let go) in
+            # one thread, the sentence encoder in another, and the prompts and the compiled
+            # safety rules (pure Python) here. A bad prompts file still stops Haven in about a
+            # second, without waiting for the model.
+            meaning = _in_thread(shared_meaning)
+            model = _in_thread(lambda: _warm(Transcriber(resolve_model(settings.model), language)))
+            check_prompts(region=settings.region)
+            transcriber = model.result()
             responder = Responder(language, region=settings.region,
                                   meaning=meaning.result())  # a ModelError here stops Haven
             if voice is not None:
@@ -64,6 +69,19 @@ class Stages:
     def close(self) -> None:
         if self.voice is not None:
             self.voice.close()
+
+
+def _warm(transcriber):
+    transcriber.warm_up()
+    return transcriber
+
+
+def _in_thread(job) -> Future:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load")
+    try:
+        return pool.submit(job)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def session_settings(settings: Settings, speak: bool, **more) -> SessionSettings:
