@@ -552,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PromptsError, ModelError) as e:
         print(e, file=sys.stderr)
         return 2
+    m = detector.meaning
+    print(f"meaning's thresholds: alarm at crisis >= {m.alarm_crisis} or unsafe >= {m.alarm_unsafe}, "
+          f"check at crisis + unsure >= {m.check}")
     for text in args:
         hit = detector.check(text)
         judged = detector.meaning.safety(detector.meaning.features(text))
