@@ -180,3 +180,14 @@ def wer(reference: str, hypothesis: str) -> float:
 
     edits, words = word_errors(reference, hypothesis)
     return edits / max(1, words)
+
+
+@pytest.fixture(scope="session")
+def talk(tmp_path_factory):
+    """One short spoken sentence as a WAV file: the input of the command-line tests."""
+    from assistant.audio import write_wav
+    from speech import conversation
+
+    path = tmp_path_factory.mktemp("talk") / "talk.wav"
+    write_wav(path, conversation(["I feel like nobody listens to me at home."])[0])
+    return path

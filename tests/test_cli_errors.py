@@ -9,17 +9,7 @@ import os
 
 import pytest
 
-from assistant.audio import write_wav
-from speech import conversation
 from conftest import assert_one_line_error, haven_here, listen_in_process, run_haven
-
-
-@pytest.fixture(scope="module")
-def speech_wav(tmp_path_factory):
-    path = tmp_path_factory.mktemp("err") / "speech.wav"
-    audio, _ = conversation(["I feel like nobody listens to me at home."])
-    write_wav(path, audio)
-    return path
 
 
 def test_missing_file(tmp_path):
@@ -41,11 +31,11 @@ def test_text_file_named_wav(tmp_path):
     assert_one_line_error(haven_here("listen", "--input", str(tmp_path / "notes.wav")), "cannot decode")
 
 
-def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path, stages):
+def test_truncated_file_keeps_what_is_there(talk, tmp_path, stages):
     """A recording cut off mid-word: what was recorded is still heard, nothing is lost."""
     from assistant.source import FileSource
 
-    data = speech_wav.read_bytes()
+    data = talk.read_bytes()
     cut = tmp_path / "cut.wav"
     cut.write_bytes(data[: int(len(data) * 0.8)])
     evs, _ = listen_in_process(stages, FileSource(cut).audio, speak=False)
@@ -53,43 +43,43 @@ def test_truncated_file_keeps_what_is_there(speech_wav, tmp_path, stages):
     assert len(replies) == 1 and "nobody" in replies[0]["transcript"].lower()
 
 
-def test_header_only_wav(speech_wav, tmp_path):
+def test_header_only_wav(talk, tmp_path):
     cut = tmp_path / "header.wav"
-    cut.write_bytes(speech_wav.read_bytes()[:44])
+    cut.write_bytes(talk.read_bytes()[:44])
     assert_one_line_error(haven_here("listen", "--input", str(cut)), str(cut))
 
 
-def test_unknown_language(speech_wav):
-    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--language", "fr"), "language")
+def test_unknown_language(talk):
+    assert_one_line_error(haven_here("listen", "--input", str(talk), "--language", "fr"), "language")
 
 
 @pytest.mark.slow
-def test_model_folder_without_model(speech_wav, tmp_path):
-    line = assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", str(tmp_path)), "model.bin")
+def test_model_folder_without_model(talk, tmp_path):
+    line = assert_one_line_error(run_haven("listen", "--input", str(talk), "--model", str(tmp_path)), "model.bin")
     assert str(tmp_path) in line
 
 
 @pytest.mark.slow
-def test_unknown_model_name(speech_wav):
-    assert_one_line_error(run_haven("listen", "--input", str(speech_wav), "--model", "huge"), "unknown model", "base")
+def test_unknown_model_name(talk):
+    assert_one_line_error(run_haven("listen", "--input", str(talk), "--model", "huge"), "unknown model", "base")
 
 
-def test_output_that_cannot_be_written(speech_wav, tmp_path):
+def test_output_that_cannot_be_written(talk, tmp_path):
     assert_one_line_error(
-        haven_here("listen", "--input", str(speech_wav), "--output", str(tmp_path / "no" / "such" / "dir.wav")),
+        haven_here("listen", "--input", str(talk), "--output", str(tmp_path / "no" / "such" / "dir.wav")),
         "does not exist")
-    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--output", str(tmp_path)), "folder")
+    assert_one_line_error(haven_here("listen", "--input", str(talk), "--output", str(tmp_path)), "folder")
 
 
 @pytest.mark.slow
-def test_unknown_input_device(speech_wav):
+def test_unknown_input_device(talk):
     assert_one_line_error(
-        run_haven("listen", "--input", str(speech_wav), "--input-device", "Imaginary Mic 3000"),
+        run_haven("listen", "--input", str(talk), "--input-device", "Imaginary Mic 3000"),
         "Imaginary Mic 3000", "haven devices")
 
 
-def test_bad_pause(speech_wav):
-    assert_one_line_error(haven_here("listen", "--input", str(speech_wav), "--pause", "0"), "--pause")
+def test_bad_pause(talk):
+    assert_one_line_error(haven_here("listen", "--input", str(talk), "--pause", "0"), "--pause")
 
 
 def test_reflect_needs_text():

@@ -10,18 +10,8 @@ import stat
 
 import pytest
 
-from assistant.audio import write_wav
 from assistant.sink import partial_name
 from conftest import assert_one_line_error, haven_here
-from speech import conversation
-
-
-@pytest.fixture(scope="module")
-def talk(tmp_path_factory):
-    path = tmp_path_factory.mktemp("out") / "talk.wav"
-    audio, _ = conversation(["I feel like nobody listens to me at home."])
-    write_wav(path, audio)
-    return path
 
 
 def _md5(path) -> str:

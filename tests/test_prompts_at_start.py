@@ -9,9 +9,7 @@ import shutil
 
 import pytest
 
-from assistant.audio import write_wav
 from conftest import ROOT, assert_one_line_error, haven_here
-from speech import conversation
 
 
 class ModelLoadReached(Exception):
@@ -34,13 +32,6 @@ def prompts(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Stages, "load", tripwire)
     return copy
-
-
-@pytest.fixture(scope="module")
-def talk(tmp_path_factory):
-    path = tmp_path_factory.mktemp("talk") / "talk.wav"
-    write_wav(path, conversation(["I feel like nobody listens to me at home."])[0])
-    return path
 
 
 def _drop_list(path, key: str) -> None:
