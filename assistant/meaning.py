@@ -18,9 +18,9 @@ Everything here is pure: text in, numbers and labels out.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -118,12 +118,15 @@ class Meaning:
     def __init__(self, encoder: Encoder, folder: Path | None = None, languages=("en", "nl")):
         folder = folder or weights_dir()
         self.encoder = encoder
-        self._recent: OrderedDict[str, Features] = OrderedDict()
-        self._recent_lock = threading.Lock()
+        # Safety and the intent decision read the same utterance one after the other (as the
+        # matcher's answers, the last few are kept): it is encoded once.
+        self.features = functools.lru_cache(maxsize=8)(self._features)
         self.safety_head = Head.load(folder / "safety.npz")
         self.safety_net = Head.load(folder / "safety_net.npz")  # a second opinion, with a hidden layer
         self.intent_heads = {lang: Head.load(folder / f"intent_{lang}.npz") for lang in languages}
         self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
+        self._commands = {lang: np.array([c.startswith("command:") for c in head.classes])
+                          for lang, head in self.stack_heads.items()}
         t = self.safety_head.meta.get("thresholds", {})
         try:
             self.alarm_crisis = float(t["alarm_crisis"])
@@ -134,19 +137,9 @@ class Meaning:
             raise ModelError(f"{folder / 'safety.npz'}: the safety head lacks its classes or thresholds; "
                              f"{REBUILD}") from None
 
-    def features(self, text: str) -> Features:
-        """Safety and the intent decision read the same utterance one after the other:
-        the last few are kept so that it is encoded once."""
+    def _features(self, text: str) -> Features:
         clean = encoder_text(text)
-        with self._recent_lock:
-            found = self._recent.get(clean)
-        if found is None:
-            found = Features(self.encoder.embed_one(clean), hashed(clean))
-            with self._recent_lock:
-                self._recent[clean] = found
-                while len(self._recent) > 8:
-                    self._recent.popitem(last=False)
-        return found
+        return Features(self.encoder.embed_one(clean), hashed(clean))
 
     def safety_proba(self, f: Features) -> np.ndarray:
         """The safety classes' probabilities: the linear head (vector and spelling) and the
@@ -179,7 +172,7 @@ class Meaning:
             return Intent(INTENTS[best], float(probs[best]))
         stack = self.stack_heads[language]
         p = stack.proba(stack_features(probs, words))
-        p = np.where([c.startswith("command:") for c in stack.classes], 0.0, p)
+        p = np.where(self._commands[language], 0.0, p)
         best = int(np.argmax(p))
         label, prob = stack.classes[best], float(p[best])
         sure = prob >= stack.meta.get("thresholds", {}).get("theme", 0.0)

@@ -473,8 +473,14 @@ class SafetyDetector:
         """The crisis or unsafe situation in the text, a "check" when the meaning layer is
         unsure, or None. The rules speak first (they name what matched); crisis wins over unsafe."""
         hit = self.check_rules(text)
-        if hit is not None or self.meaning is None or not text.strip():
+        if hit is not None or self.meaning is None:
             return hit
+        return self.check_meaning(text)
+
+    def check_meaning(self, text: str) -> SafetyHit | None:
+        """What the meaning layer alone finds: an alarm (crisis or unsafe), a check, or None."""
+        if not text.strip():
+            return None
         judged = self.meaning.safety(self.meaning.features(text))
         if judged.band == "alarm":
             score = judged.crisis if judged.kind == "crisis" else judged.unsafe

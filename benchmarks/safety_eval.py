@@ -52,14 +52,8 @@ def choose(sets: list[str] | None) -> list[Path]:
 
 
 def judge(detector: SafetyDetector, text: str) -> dict[str, SafetyHit | None]:
-    rules = detector.check_rules(text)
-    meaning = None
-    judged = detector.meaning.safety(detector.meaning.features(text))
-    if judged.band == "alarm":
-        meaning = SafetyHit(judged.kind, judged.crisis, "", by="meaning")
-    elif judged.band == "check":
-        meaning = SafetyHit("check", judged.concern, "", by="meaning")
-    return {"rules": rules, "meaning": meaning, "both": detector.check(text)}
+    return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text),
+            "both": detector.check(text)}
 
 
 def main(argv: list[str] | None = None) -> int:
