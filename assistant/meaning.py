@@ -167,20 +167,26 @@ class Meaning:
         word matcher chose the same (`matched`); else the matcher's own theme; and an open
         invitation only when neither has one."""
         probs = self.intent_heads[language].proba(f.vector, f.spelling)
-        best = int(np.argmax(probs))
-        if INTENTS[best].startswith("command:") and probs[best] >= COMMAND_ALONE:
-            return Intent(INTENTS[best], float(probs[best]))
         stack = self.stack_heads[language]
-        p = stack.proba(stack_features(probs, words))
-        p = np.where(self._commands[language], 0.0, p)
-        best = int(np.argmax(p))
-        label, prob = stack.classes[best], float(p[best])
-        sure = prob >= stack.meta.get("thresholds", {}).get("theme", 0.0)
-        if label != FALLBACK and (sure or label == matched):
-            return Intent(label, prob)
-        if matched is not None:
-            return Intent(matched, float(p[stack.index(matched)]))
-        return Intent(FALLBACK, prob)
+        return decide_intent(probs, stack.proba(stack_features(probs, words)), self._commands[language],
+                             stack.meta.get("thresholds", {}).get("theme", 0.0), matched)
+
+
+def decide_intent(probs: np.ndarray, stacked: np.ndarray, commands: np.ndarray, theme_threshold: float,
+                  matched: str | None) -> Intent:
+    """Meaning.intent's rule on the heads' probabilities (INTENTS order): Haven's decision,
+    and the one scripts/build_heads.py reports on its validation rows."""
+    best = int(np.argmax(probs))
+    if INTENTS[best].startswith("command:") and probs[best] >= COMMAND_ALONE:
+        return Intent(INTENTS[best], float(probs[best]))
+    p = np.where(commands, 0.0, stacked)
+    best = int(np.argmax(p))
+    label, prob = INTENTS[best], float(p[best])
+    if label != FALLBACK and (prob >= theme_threshold or label == matched):
+        return Intent(label, prob)
+    if matched is not None:
+        return Intent(matched, float(p[INTENTS.index(matched)]))
+    return Intent(FALLBACK, prob)
 
 
 _shared_lock = threading.Lock()

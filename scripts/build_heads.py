@@ -18,7 +18,7 @@ What is trained (assistant.meaning says how they are used):
 - intent_LANG.npz: the 16 themes, the commands and fallback, from the sentence vector.
 - stack_LANG.npz: the final decision over the word matcher's numbers and the intent
   head's probabilities (out-of-fold, so the stack learns how far to trust each), with
-  the probability below which a theme or command gives way to an open invitation.
+  the probability below which the stack's theme gives way (meaning.decide_intent).
 
 Training rows: training/LANG/*.tsv, kind<TAB>label<TAB>text. Files ending in _heard.tsv
 hold what whisper heard of the same sentences spoken by espeak-ng
@@ -47,7 +47,9 @@ from assistant.heads import Head, agree  # noqa: E402
 from assistant.labelled import read_labelled  # noqa: E402
 from assistant.library import COMMANDS, THEMES, language_pack  # noqa: E402
 from assistant.matcher import Matcher  # noqa: E402
-from assistant.meaning import FALLBACK, INTENTS, SAFETY_CLASSES, encoder_text, matcher_features, stack_features  # noqa: E402
+from assistant.meaning import (  # noqa: E402
+    FALLBACK, INTENTS, SAFETY_CLASSES, decide_intent, encoder_text, matcher_features, stack_features,
+)
 from assistant.ngrams import BUCKETS, hashed  # noqa: E402
 from assistant.textnorm import basic_clean  # noqa: E402
 
@@ -65,9 +67,8 @@ NET_HIDDEN = 256  # the safety net's hidden layer, and its L2 (scikit-learn's al
 NET_L2 = 1e-3
 INTENT_C = 16.0
 STACK_C = 1.0
-# What a wrong answer costs against a right one when choosing the give-way thresholds.
+# What a wrong theme costs against a right one when choosing the give-way threshold.
 THEME_COST = 1.0
-COMMAND_COST = 2.0
 
 
 @dataclass(frozen=True)
@@ -277,9 +278,9 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
                        C=STACK_C, standardise=True)
     head_v = predict(head_t, x[val], sp[val])
     pv = predict(stack_t, stack_features(head_v, words[val]), None)
-    thresholds = {"theme": _give_way(pv, y[val], "theme"), "command": _give_way(pv, y[val], "command")}
+    thresholds = {"theme": _give_way(pv, y[val])}
     if report:
-        _report_intent(language, pv, y[val], thresholds, head_v, [rows[i].text for i in idx[val]])
+        _report_intent(language, pv, y[val], thresholds, head_v, words[val])
 
     head = fit_head(x, sp, y, INTENTS, C=INTENT_C)
     head.meta = {"rows": len(idx)}
@@ -289,37 +290,35 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
     return head, stack
 
 
-def _give_way(p: np.ndarray, y: np.ndarray, group: str) -> float:
-    """The probability below which a theme (or command) answer gives way to an open
-    invitation: the one that maximises right answers minus COST x wrong ones (a wrong
-    theme is worse than asking to hear more; a wrong command, like stopping, worse still)."""
+def _give_way(p: np.ndarray, y: np.ndarray) -> float:
+    """The probability below which the stack's theme gives way (to the matcher's theme, or an
+    open invitation): the one that maximises right answers minus THEME_COST x wrong ones."""
     best_t, best_v = 0.0, -1e9
     pred = p.argmax(axis=1)
     conf = p.max(axis=1)
-    is_group = np.array([(INTENTS[k].startswith("command:")) == (group == "command") and INTENTS[k] != FALLBACK
-                         for k in pred])
-    cost = THEME_COST if group == "theme" else COMMAND_COST
+    is_group = np.array([not INTENTS[k].startswith("command:") and INTENTS[k] != FALLBACK for k in pred])
     for t in np.arange(0.0, 0.95, 0.01):
         answered = is_group & (conf >= t)
         right = np.sum(answered & (pred == y))
         wrong = np.sum(answered & (pred != y))
-        # Rows of this group left to an invitation count as neither.
-        value = right - cost * wrong
+        # Theme rows left to an invitation count as neither.
+        value = right - THEME_COST * wrong
         if value > best_v:
             best_t, best_v = float(t), value
     return round(best_t, 2)
 
 
-def _report_intent(language, pv, yv, thresholds, head_probs, texts) -> None:
-    pred = pv.argmax(axis=1)
-    conf = pv.max(axis=1)
-    final = np.where(
-        [(INTENTS[k] != FALLBACK) and conf[i] < thresholds["command" if INTENTS[k].startswith("command:") else "theme"]
-         for i, k in enumerate(pred)], INTENTS.index(FALLBACK), pred)
-    head_pred = head_probs.argmax(axis=1)
-    n = len(yv)
-    print(f"intent ({language}), validation fifth, n={n}: head alone {np.mean(head_pred == yv):.1%}, "
-          f"stacked {np.mean(pred == yv):.1%}, stacked with give-way {np.mean(final == yv):.1%}; thresholds {thresholds}")
+def _report_intent(language, pv, yv, thresholds, head_probs, words) -> None:
+    """Accuracy of the head alone, the stack alone, and Haven's decision (meaning.decide_intent,
+    with the matcher's own theme read from its numbers) on the validation rows."""
+    commands = np.array([c.startswith("command:") for c in INTENTS])
+    chosen = words[:, len(THEMES):2 * len(THEMES)]  # matcher_features: the theme it chose, one-hot
+    matched = [THEMES[int(np.argmax(c))] if c.any() else None for c in chosen]
+    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m).label)
+                        for h, p, m in zip(head_probs, pv, matched)])
+    print(f"intent ({language}), validation fifth, n={len(yv)}: head alone {np.mean(head_probs.argmax(1) == yv):.1%}, "
+          f"stacked {np.mean(pv.argmax(1) == yv):.1%}, as Haven decides {np.mean(decided == yv):.1%} "
+          f"(without the matcher's own commands); thresholds {thresholds}")
 
 
 def digest(rows: list[Row]) -> str:
