@@ -140,6 +140,7 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "what's the point anymore", "i don't see a future with him", "ik zie geen uitweg meer voor ons",
     "she'd be better off without me", "i'm not suicidal or anything, just so tired of fighting",
     "waarom zegt hij nooit dat hij me mooi vindt", "hij zegt dat hij me dom vindt",
+    "ik ben dood moe", "wat ik wil is dood gewoon een knuffel", "i'm scared to death he'll leave me",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -152,6 +153,8 @@ def test_no_alarm(detector, text):
     "ik zie het niet meer zitten", "ik wil er niet meer zijn", "ik wil dood", "ik wil niet meer leven",
     "ik denk aan zelfmoord", "ik denk aan zelf moord", "ik wil er een eind aan maken",
     "ik wil er een einde aan maken", "ik wil slapen en niet meer wakker worden", "I'm feeling suicdal",
+    # A wish to die is never an idiom's "dood gewoon" or "dood van verdriet".
+    "ik wil dood gewoon", "ik wil dood van verdriet",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -167,6 +170,7 @@ def test_crisis(detector, text):
     "hij heeft me nooit geslagen tot vorige week", "he'll kill me if i leave",
     "she says she'll kill herself if i leave her",
     "hij zegt dat hij me gaat vinden", "ze dreigde dat ze me wel weet te vinden",
+    "honestly i'm scared to death of what he'll do tonight",
 ])
 def test_unsafe(detector, text):
     hit = detector.check(text)
