@@ -26,6 +26,20 @@ def basic_clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference's length (both read by basic_clean)."""
+    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
+    if not ref:
+        return 1.0
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1] / len(ref)
+
+
 def _phrase_pattern(phrases) -> re.Pattern | None:
     """One regex that matches any of the phrases as whole words, longest first."""
     cleaned = sorted({basic_clean(p) for p in phrases if basic_clean(p)}, key=len, reverse=True)

@@ -51,7 +51,7 @@ from assistant.meaning import (  # noqa: E402
     FALLBACK, INTENTS, SAFETY_CLASSES, decide_intent, encoder_text, matcher_features, stack_features,
 )
 from assistant.ngrams import BUCKETS, hashed  # noqa: E402
-from assistant.textnorm import basic_clean  # noqa: E402
+from assistant.textnorm import word_error_rate  # noqa: E402
 
 TRAINING = ROOT / "training"
 SEED = 20261205
@@ -88,24 +88,10 @@ def read_training(folder: Path = TRAINING) -> list[Row]:
             for parts in read_labelled(path):
                 kind, label, text = parts[:3]
                 if heard:
-                    if text in ("", "-") or len(parts) < 4 or _word_error_share(parts[3], text) > MAX_HEARD_ERRORS:
+                    if text in ("", "-") or len(parts) < 4 or word_error_rate(parts[3], text) > MAX_HEARD_ERRORS:
                         continue
                 rows.append(Row(language, kind, label, text, heard))
     return rows
-
-
-def _word_error_share(reference: str, hypothesis: str) -> float:
-    """Word-level edit distance over the reference length."""
-    ref, hyp = basic_clean(reference).split(), basic_clean(hypothesis).split()
-    if not ref:
-        return 1.0
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / len(ref)
 
 
 def safety_class(row: Row) -> str:
@@ -278,7 +264,7 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
                        C=STACK_C, standardise=True)
     head_v = predict(head_t, x[val], sp[val])
     pv = predict(stack_t, stack_features(head_v, words[val]), None)
-    thresholds = {"theme": _give_way(pv, y[val])}
+    thresholds = {"theme": _give_way(head_v, pv, y[val], _matched(words[val]))}
     if report:
         _report_intent(language, pv, y[val], thresholds, head_v, words[val])
 
@@ -290,32 +276,36 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
     return head, stack
 
 
-def _give_way(p: np.ndarray, y: np.ndarray) -> float:
+def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: list[str | None]) -> float:
     """The probability below which the stack's theme gives way (to the matcher's theme, or an
-    open invitation): the one that maximises right answers minus THEME_COST x wrong ones."""
+    open invitation), chosen with Haven's own rule (meaning.decide_intent): the one that
+    maximises right themes minus THEME_COST x wrong ones. A row left to an invitation counts
+    as neither; a command or an invitation decided alike at every threshold changes nothing."""
+    commands = np.array([c.startswith("command:") for c in INTENTS])
     best_t, best_v = 0.0, -1e9
-    pred = p.argmax(axis=1)
-    conf = p.max(axis=1)
-    is_group = np.array([not INTENTS[k].startswith("command:") and INTENTS[k] != FALLBACK for k in pred])
     for t in np.arange(0.0, 0.95, 0.01):
-        answered = is_group & (conf >= t)
-        right = np.sum(answered & (pred == y))
-        wrong = np.sum(answered & (pred != y))
-        # Theme rows left to an invitation count as neither.
-        value = right - THEME_COST * wrong
+        value = 0.0
+        for h, p, m, truth in zip(head_probs, pv, matched, y):
+            label = decide_intent(h, p, commands, float(t), m).label
+            if label in THEMES:
+                value += 1.0 if label == INTENTS[truth] else -THEME_COST
         if value > best_v:
             best_t, best_v = float(t), value
     return round(best_t, 2)
+
+
+def _matched(words: np.ndarray) -> list[str | None]:
+    """The theme the word matcher chose, read from its numbers (matcher_features: one-hot)."""
+    chosen = words[:, len(THEMES):2 * len(THEMES)]
+    return [THEMES[int(np.argmax(c))] if c.any() else None for c in chosen]
 
 
 def _report_intent(language, pv, yv, thresholds, head_probs, words) -> None:
     """Accuracy of the head alone, the stack alone, and Haven's decision (meaning.decide_intent,
     with the matcher's own theme read from its numbers) on the validation rows."""
     commands = np.array([c.startswith("command:") for c in INTENTS])
-    chosen = words[:, len(THEMES):2 * len(THEMES)]  # matcher_features: the theme it chose, one-hot
-    matched = [THEMES[int(np.argmax(c))] if c.any() else None for c in chosen]
     decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m).label)
-                        for h, p, m in zip(head_probs, pv, matched)])
+                        for h, p, m in zip(head_probs, pv, _matched(words))])
     print(f"intent ({language}), validation fifth, n={len(yv)}: head alone {np.mean(head_probs.argmax(1) == yv):.1%}, "
           f"stacked {np.mean(pv.argmax(1) == yv):.1%}, as Haven decides {np.mean(decided == yv):.1%} "
           f"(without the matcher's own commands); thresholds {thresholds}")
