@@ -39,10 +39,8 @@ FALLBACK = "fallback"
 INTENTS = [*THEMES, *(f"command:{c}" for c in COMMANDS), FALLBACK]
 SAFETY_CLASSES = ["clear", "ambiguous", "crisis", "unsafe"]
 # A command the word matcher did not hear needs this much of the meaning head's own
-# probability. On the training data's validation fifth, with the matcher's commands first:
-# 0.8 found 95/113 English and 86/106 Dutch commands with 0 and 2 false commands on about
-# 460 other rows each; 0.6 found 3-5 more at 3 false commands a language (a wrong "stop"
-# ends the session; a missed one gets "could you say that another way?").
+# probability unless the stack head carries its own bars (scripts/build_heads.py chooses
+# them on validation rows: one for "stop", which ends the session, one for the others).
 COMMAND_ALONE = 0.8
 
 
@@ -162,22 +160,30 @@ class Meaning:
 
         Commands are where a wrong answer costs most (a wrong "stop" ends the session), and
         the word matcher's command rules are precise: a command it did not hear is taken
-        only when the meaning head alone is at least COMMAND_ALONE sure of it. Otherwise
+        only when the meaning head alone is sure of it (its bar, chosen at build time). Otherwise
         the stack's best theme when it is sure (at or above its measured threshold) or the
         word matcher chose the same (`matched`); else the matcher's own theme; and an open
         invitation only when neither has one."""
         probs = self.intent_heads[language].proba(f.vector, f.spelling)
         stack = self.stack_heads[language]
+        t = stack.meta.get("thresholds", {})
         return decide_intent(probs, stack.proba(stack_features(probs, words)), self._commands[language],
-                             stack.meta.get("thresholds", {}).get("theme", 0.0), matched)
+                             t.get("theme", 0.0), matched, command_bars(t))
+
+
+def command_bars(thresholds: dict) -> tuple[float, float]:
+    """The meaning head's bar for "stop" and for the other commands (a stack head's meta)."""
+    return (float(thresholds.get("command_stop", COMMAND_ALONE)), float(thresholds.get("command", COMMAND_ALONE)))
 
 
 def decide_intent(probs: np.ndarray, stacked: np.ndarray, commands: np.ndarray, theme_threshold: float,
-                  matched: str | None) -> Intent:
+                  matched: str | None, bars: tuple[float, float] = (COMMAND_ALONE, COMMAND_ALONE)) -> Intent:
     """Meaning.intent's rule on the heads' probabilities (INTENTS order): Haven's decision,
-    and the one scripts/build_heads.py reports on its validation rows."""
+    and the one scripts/build_heads.py reports on its validation rows. `bars`: what the
+    head needs for a command the matcher did not hear, "stop" first."""
     best = int(np.argmax(probs))
-    if INTENTS[best].startswith("command:") and probs[best] >= COMMAND_ALONE:
+    label = INTENTS[best]
+    if label.startswith("command:") and probs[best] >= (bars[0] if label == "command:stop" else bars[1]):
         return Intent(INTENTS[best], float(probs[best]))
     p = np.where(commands, 0.0, stacked)
     best = int(np.argmax(p))

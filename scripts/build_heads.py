@@ -48,7 +48,7 @@ from assistant.labelled import read_labelled  # noqa: E402
 from assistant.library import COMMANDS, THEMES, language_pack  # noqa: E402
 from assistant.matcher import Matcher  # noqa: E402
 from assistant.meaning import (  # noqa: E402
-    FALLBACK, INTENTS, SAFETY_CLASSES, decide_intent, encoder_text, matcher_features, stack_features,
+    FALLBACK, INTENTS, SAFETY_CLASSES, command_bars, decide_intent, encoder_text, matcher_features, stack_features,
 )
 from assistant.ngrams import BUCKETS, hashed  # noqa: E402
 from assistant.textnorm import word_error_rate  # noqa: E402
@@ -69,6 +69,11 @@ INTENT_C = 16.0
 STACK_C = 1.0
 # What a wrong theme costs against a right one when choosing the give-way threshold.
 THEME_COST = 1.0
+# What a wrong command costs against a found one when choosing the meaning head's command
+# bars: a wrong "stop" ends the person's session; a wrong pause or repeat is undone by
+# saying "go on".
+STOP_COST = 4.0
+COMMAND_COST = 1.0
 
 
 @dataclass(frozen=True)
@@ -264,7 +269,8 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
                        C=STACK_C, standardise=True)
     head_v = predict(head_t, x[val], sp[val])
     pv = predict(stack_t, stack_features(head_v, words[val]), None)
-    thresholds = {"theme": _give_way(head_v, pv, y[val], _matched(words[val]))}
+    bars = _command_bars(head_v, y[val], words[val])
+    thresholds = {"theme": _give_way(head_v, pv, y[val], _matched(words[val]), command_bars(bars)), **bars}
     if report:
         _report_intent(language, pv, y[val], thresholds, head_v, words[val])
 
@@ -276,7 +282,8 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
     return head, stack
 
 
-def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: list[str | None]) -> float:
+def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: list[str | None],
+              bars: tuple[float, float]) -> float:
     """The probability below which the stack's theme gives way (to the matcher's theme, or an
     open invitation), chosen with Haven's own rule (meaning.decide_intent): the one that
     maximises right themes minus THEME_COST x wrong ones. A row left to an invitation counts
@@ -286,12 +293,33 @@ def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: li
     for t in np.arange(0.0, 0.95, 0.01):
         value = 0.0
         for h, p, m, truth in zip(head_probs, pv, matched, y):
-            label = decide_intent(h, p, commands, float(t), m).label
+            label = decide_intent(h, p, commands, float(t), m, bars).label
             if label in THEMES:
                 value += 1.0 if label == INTENTS[truth] else -THEME_COST
         if value > best_v:
             best_t, best_v = float(t), value
     return round(best_t, 2)
+
+
+def _command_bars(head_probs: np.ndarray, y: np.ndarray, words: np.ndarray) -> dict[str, float]:
+    """The meaning head's bar for a command the word matcher did not hear, for "stop" and for
+    the others: the one that maximises found commands minus STOP_COST / COMMAND_COST x wrong
+    ones, on the validation rows where the matcher heard no command (it answers the rest)."""
+    unheard = ~words[:, 2 * len(THEMES):2 * len(THEMES) + len(COMMANDS)].any(axis=1)
+    best = head_probs.argmax(axis=1)
+    conf = head_probs.max(axis=1)
+    bars = {}
+    for key, cost, group in (("command_stop", STOP_COST, {"command:stop"}),
+                             ("command", COMMAND_COST, {f"command:{c}" for c in COMMANDS} - {"command:stop"})):
+        said = unheard & np.isin(best, [INTENTS.index(c) for c in group])
+        best_t, best_v = 0.95, -1e9
+        for t in np.arange(0.95, 0.29, -0.05):  # from the top: a tie keeps the higher bar
+            taken = said & (conf >= t)
+            value = np.sum(taken & (best == y)) - cost * np.sum(taken & (best != y))
+            if value > best_v:
+                best_t, best_v = float(t), value
+        bars[key] = round(best_t, 2)
+    return bars
 
 
 def _matched(words: np.ndarray) -> list[str | None]:
@@ -304,7 +332,8 @@ def _report_intent(language, pv, yv, thresholds, head_probs, words) -> None:
     """Accuracy of the head alone, the stack alone, and Haven's decision (meaning.decide_intent,
     with the matcher's own theme read from its numbers) on the validation rows."""
     commands = np.array([c.startswith("command:") for c in INTENTS])
-    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m).label)
+    bars = command_bars(thresholds)
+    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m, bars).label)
                         for h, p, m in zip(head_probs, pv, _matched(words))])
     print(f"intent ({language}), validation fifth, n={len(yv)}: head alone {np.mean(head_probs.argmax(1) == yv):.1%}, "
           f"stacked {np.mean(pv.argmax(1) == yv):.1%}, as Haven decides {np.mean(decided == yv):.1%} "

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from assistant.meaning import INTENTS, shared_meaning, weights_dir
+from assistant.meaning import INTENTS, command_bars, decide_intent, shared_meaning, weights_dir
 from assistant.responder import Conversation, Responder
 from assistant.safety import SafetyDetector
 from conftest import ROOT, assert_one_line_error, haven_here, run_haven
@@ -95,6 +95,32 @@ def test_themes_and_commands_come_from_the_stacked_decision():
         assert reply.theme == decided.label
     stop = responder.respond("stop", Conversation(), "en")
     assert (stop.kind, stop.command) == ("command", "stop")
+
+
+def test_a_command_only_the_meaning_head_hears_must_clear_its_bar():
+    """decide_intent on made-up probabilities: "stop" (it ends the session) has its own bar;
+    below a bar the utterance is not a command, and the stack's theme answers."""
+    commands = np.array([c.startswith("command:") for c in INTENTS])
+    stacked = np.zeros(len(INTENTS))
+    stacked[INTENTS.index("alone")] = 0.9
+
+    def head(label, p):
+        probs = np.full(len(INTENTS), (1 - p) / (len(INTENTS) - 1))
+        probs[INTENTS.index(label)] = p
+        return probs
+
+    bars = (0.8, 0.5)
+    assert decide_intent(head("command:stop", 0.7), stacked, commands, 0.5, None, bars).label == "alone"
+    assert decide_intent(head("command:stop", 0.85), stacked, commands, 0.5, None, bars).label == "command:stop"
+    assert decide_intent(head("command:repeat", 0.6), stacked, commands, 0.5, None, bars).label == "command:repeat"
+    assert decide_intent(head("command:repeat", 0.45), stacked, commands, 0.5, None, bars).label == "alone"
+
+
+def test_shipped_command_bars_guard_stop_at_least_as_well_as_the_rest():
+    """The build chose the bars on validation rows with a wrong "stop" costing more."""
+    for language in ("en", "nl"):
+        stop, others = command_bars(shared_meaning().stack_heads[language].meta["thresholds"])
+        assert 0.3 <= others <= stop <= 0.95, (language, stop, others)
 
 
 def test_heads_know_every_public_id():
