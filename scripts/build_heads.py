@@ -56,9 +56,10 @@ from assistant.textnorm import word_error_rate  # noqa: E402
 TRAINING = ROOT / "training"
 SEED = 20261205
 LANGUAGES = ("en", "nl")
-ALARM_RATE = 0.005  # clear validation rows that may raise an alarm
-CHECK_RATE = 0.03   # clear validation rows that may be asked the direct question (the bound;
-                    # these rows are rich in hard negatives, so real speech is asked less often)
+ALARM_RATE = 0.01   # clear validation rows that may raise an alarm (the bound; these rows are
+                    # hard negatives, and the rules alone already alarm on some of them)
+CHECK_RATE = 0.015  # clear validation rows that may be asked the direct question: half the issue's
+                    # 3 %, since at 3 % a plain "ik voel me zo alleen" was asked about suicide
 MAX_HEARD_ERRORS = 0.5  # a heard sentence with more of its words wrong than this is not kept
 FOLDS = 3  # out-of-fold intent probabilities for the stack
 # Inverse L2 strengths (scikit-learn's C), chosen on the validation fifth.
@@ -209,7 +210,11 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
     p = agree(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None))
     yv = y[val]
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
-    clear = yv == SAFETY_CLASSES.index("clear")
+    # The rates are counted on what people say about the fight and on the hard negatives
+    # (idioms, near-misses): a command or a filler ("uh", "pause please") is never near an
+    # alarm, and adding more of them would only dilute the rate and lower the thresholds.
+    clear = (yv == SAFETY_CLASSES.index("clear")) & np.array(
+        [r.kind not in ("command", "fallback") for r, v in zip(rows, val) if v])
     thresholds = {
         "alarm_crisis": threshold_for_rate(p[clear, c], ALARM_RATE),
         "alarm_unsafe": threshold_for_rate(p[clear, u], ALARM_RATE),
@@ -313,7 +318,9 @@ def _command_bars(head_probs: np.ndarray, y: np.ndarray, words: np.ndarray) -> d
                              ("command", COMMAND_COST, {f"command:{c}" for c in COMMANDS} - {"command:stop"})):
         said = unheard & np.isin(best, [INTENTS.index(c) for c in group])
         best_t, best_v = 0.95, -1e9
-        for t in np.arange(0.95, 0.29, -0.05):  # from the top: a tie keeps the higher bar
+        # From the top (a tie keeps the higher bar) down to even odds: below that the head
+        # is more unsure than sure ("even kijken eh", a hesitation, took 0.3 for "pause").
+        for t in np.arange(0.95, 0.49, -0.05):
             taken = said & (conf >= t)
             value = np.sum(taken & (best == y)) - cost * np.sum(taken & (best != y))
             if value > best_v:
