@@ -314,13 +314,15 @@ def _command_bars(head_probs: np.ndarray, y: np.ndarray, words: np.ndarray) -> d
     best = head_probs.argmax(axis=1)
     conf = head_probs.max(axis=1)
     bars = {}
-    for key, cost, group in (("command_stop", STOP_COST, {"command:stop"}),
-                             ("command", COMMAND_COST, {f"command:{c}" for c in COMMANDS} - {"command:stop"})):
+    # The other commands first: "stop" never gets a lower bar than they have (a wrong stop
+    # costs the most, whatever the few validation rows happen to show).
+    for key, cost, group in (("command", COMMAND_COST, {f"command:{c}" for c in COMMANDS} - {"command:stop"}),
+                             ("command_stop", STOP_COST, {"command:stop"})):
         said = unheard & np.isin(best, [INTENTS.index(c) for c in group])
         best_t, best_v = 0.95, -1e9
         # From the top (a tie keeps the higher bar) down to even odds: below that the head
         # is more unsure than sure ("even kijken eh", a hesitation, took 0.3 for "pause").
-        for t in np.arange(0.95, 0.49, -0.05):
+        for t in np.arange(0.95, bars.get("command", 0.5) - 0.01, -0.05):
             taken = said & (conf >= t)
             value = np.sum(taken & (best == y)) - cost * np.sum(taken & (best != y))
             if value > best_v:
