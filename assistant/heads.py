@@ -18,6 +18,7 @@ Only the rows of H that training ever touched are stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,21 @@ def agree(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     both to find it likely; on validation data it beat either head and their average)."""
     g = np.sqrt(np.clip(p, 1e-9, 1.0) * np.clip(q, 1e-9, 1.0))
     return g / g.sum(axis=-1, keepdims=True)
+
+
+@contextlib.contextmanager
+def weights_file(path: Path):
+    """An .npz of trained weights, open; a missing or damaged file is a ModelError that says
+    what to do (Haven does not run with half its safety net)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            yield z
+    except FileNotFoundError:
+        raise ModelError(f"{path}: a trained head is missing; {REBUILD}") from None
+    except ModelError:
+        raise
+    except Exception as e:  # zip, npy, json: any damage reads as one of many errors
+        raise ModelError(f"{path}: a trained head is damaged ({type(e).__name__}); {REBUILD}") from None
 
 
 @dataclass
@@ -89,19 +105,14 @@ class Head:
 
     @classmethod
     def load(cls, path: Path) -> "Head":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                head = cls(
-                    classes=[str(c) for c in z["classes"]], W=z["W"], b=z["b"], mean=z["mean"],
-                    scale=z["scale"], hash_rows=z["hash_rows"], hash_W=z["hash_W"],
-                    W1=z["W1"] if "W1" in z.files else np.zeros((0, 0), np.float32),  # linear heads need none
-                    b1=z["b1"] if "b1" in z.files else np.zeros(0, np.float32),
-                    meta=json.loads(str(z["meta"])),
-                )
-        except FileNotFoundError:
-            raise ModelError(f"{path}: a trained head is missing; {REBUILD}") from None
-        except Exception as e:  # zip, npy, json: any damage reads as one of many errors
-            raise ModelError(f"{path}: a trained head is damaged ({type(e).__name__}); {REBUILD}") from None
+        with weights_file(path) as z:
+            head = cls(
+                classes=[str(c) for c in z["classes"]], W=z["W"], b=z["b"], mean=z["mean"],
+                scale=z["scale"], hash_rows=z["hash_rows"], hash_W=z["hash_W"],
+                W1=z["W1"] if "W1" in z.files else np.zeros((0, 0), np.float32),  # linear heads need none
+                b1=z["b1"] if "b1" in z.files else np.zeros(0, np.float32),
+                meta=json.loads(str(z["meta"])),
+            )
         k = len(head.classes)
         d = head.W1.shape[0] if head.W1.size else head.W.shape[0]
         good = (head.W.ndim == 2 and head.W.shape[1] == k and head.b.shape == (k,)
