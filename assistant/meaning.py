@@ -4,8 +4,8 @@ Two signals decide together (DESIGN.md, "Understanding"):
 
 - Safety: the rules in prompts/LANG/safety.toml OR the safety heads. A linear head
   reads the encoder's vector and the spelling of the words (assistant.ngrams), a
-  second one with a hidden layer the vector alone; together (heads.agree) they give
-  three bands, with thresholds chosen on validation data by scripts/build_heads.py
+  second one with a hidden layer the vector alone, and the nearest training sentences
+  (assistant.neighbours) vote beside them; together (heads.agree) they give three bands, with thresholds chosen on validation data by scripts/build_heads.py
   and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
 - Themes and commands: the word matcher's scores and the meaning head's
@@ -31,6 +31,7 @@ from assistant.encoder import Encoder, shared_encoder
 from assistant.errors import ModelError
 from assistant.heads import REBUILD, Head, agree
 from assistant.library import COMMANDS, THEMES
+from assistant.neighbours import Neighbours
 from assistant.ngrams import hashed
 from assistant.textnorm import basic_clean
 
@@ -121,6 +122,7 @@ class Meaning:
         self.features = functools.lru_cache(maxsize=8)(self._features)
         self.safety_head = Head.load(folder / "safety.npz")
         self.safety_net = Head.load(folder / "safety_net.npz")  # a second opinion, with a hidden layer
+        self.safety_near = Neighbours.load(folder / "safety_near.npz")  # a third: the nearest training sentences
         self.intent_heads = {lang: Head.load(folder / f"intent_{lang}.npz") for lang in languages}
         self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
         self._commands = {lang: np.array([c.startswith("command:") for c in head.classes])
@@ -141,8 +143,9 @@ class Meaning:
 
     def safety_proba(self, f: Features) -> np.ndarray:
         """The safety classes' probabilities: the linear head (vector and spelling) and the
-        hidden-layer head (vector) together."""
-        return agree(self.safety_head.proba(f.vector, f.spelling), self.safety_net.proba(f.vector))
+        hidden-layer head (vector) together, then with the nearest training sentences."""
+        return safety_vote(self.safety_head.proba(f.vector, f.spelling), self.safety_net.proba(f.vector),
+                           self.safety_near.proba(f.vector))
 
     def safety(self, f: Features) -> SafetyJudgement:
         p = self.safety_proba(f)
@@ -169,6 +172,13 @@ class Meaning:
         t = stack.meta.get("thresholds", {})
         return decide_intent(probs, stack.proba(stack_features(probs, words)), self._commands[language],
                              t.get("theme", 0.0), matched, command_bars(t))
+
+
+def safety_vote(linear: np.ndarray, net: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """The three safety opinions as one: the two learned heads agree first, then that agrees
+    with the neighbours (half the say each; on the older evaluation sets this beat both
+    parts alone). The build script chooses the bands on this same vote."""
+    return agree(agree(linear, net), near)
 
 
 def command_bars(thresholds: dict) -> tuple[float, float]:

@@ -8,10 +8,10 @@ Reproducible: a fixed seed splits the data, fitting is deterministic (assistant.
 and the rows are read in file order, so the same training files give the same weights.
 
 What is trained (assistant.meaning says how they are used):
-- safety.npz and safety_net.npz: clear / ambiguous / crisis / unsafe, a linear head (the
-  vector and the spelling) and one with a hidden layer (the vector), combined by
-  heads.agree; one pair for English and Dutch
-  together (the encoder puts both languages in one space, and a crisis said in one
+- safety.npz, safety_net.npz and safety_near.npz: clear / ambiguous / crisis / unsafe, a
+  linear head (the vector and the spelling), one with a hidden layer (the vector) and the
+  nearest training sentences (assistant.neighbours), combined by meaning.safety_vote; one
+  set for English and Dutch together (the encoder puts both languages in one space, and a crisis said in one
   language teaches the other). Its thresholds are chosen on a held-back fifth of the
   training rows: the alarm where at most ALARM_RATE of the clear rows would alarm (per kind), the
   check where at most CHECK_RATE would be asked the direct question.
@@ -43,13 +43,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from assistant.encoder import shared_encoder  # noqa: E402
-from assistant.heads import Head, agree  # noqa: E402
+from assistant.heads import Head  # noqa: E402
 from assistant.labelled import read_labelled  # noqa: E402
 from assistant.library import COMMANDS, THEMES, language_pack  # noqa: E402
 from assistant.matcher import Matcher  # noqa: E402
 from assistant.meaning import (  # noqa: E402
-    FALLBACK, INTENTS, SAFETY_CLASSES, command_bars, decide_intent, encoder_text, matcher_features, stack_features,
+    FALLBACK, INTENTS, SAFETY_CLASSES, command_bars, decide_intent, encoder_text, matcher_features, safety_vote,
+    stack_features,
 )
+from assistant.neighbours import Neighbours  # noqa: E402
 from assistant.ngrams import BUCKETS, hashed  # noqa: E402
 from assistant.textnorm import word_error_rate  # noqa: E402
 
@@ -201,13 +203,15 @@ def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
     return out
 
 
-def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head]:
+def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head, Neighbours]:
     y = np.array([SAFETY_CLASSES.index(safety_class(r)) for r in rows])
     keys = [f"{r.language}:{safety_class(r)}" for r in rows]
     val = split(keys, 0.2, SEED)
     trial = fit_head(vecs[~val], spell[~val], y[~val], SAFETY_CLASSES, C=SAFETY_C)
     trial_net = fit_net(vecs[~val], y[~val], SAFETY_CLASSES)
-    p = agree(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None))
+    trial_near = Neighbours.fit(vecs[~val], y[~val], SAFETY_CLASSES)
+    p = safety_vote(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None),
+                    np.stack([trial_near.proba(v) for v in vecs[val]]))
     yv = y[val]
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
     # The rates are counted on what people say about the fight and on the hard negatives
@@ -226,7 +230,8 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
     head = fit_head(vecs, spell, y, SAFETY_CLASSES, C=SAFETY_C)
     head.meta = {"thresholds": thresholds, "rows": dict(sorted(Counter(keys).items()))}
     net = fit_net(vecs, y, SAFETY_CLASSES)
-    return head, net
+    near = Neighbours.fit(vecs, y, SAFETY_CLASSES)
+    return head, net, near
 
 
 def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> None:
@@ -381,10 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     source = digest(rows)
     if args.only != "intent":
-        safety, net = build_safety(rows, vecs, spell, args.report)
-        safety.meta["training"] = net.meta["training"] = source
+        safety, net, near = build_safety(rows, vecs, spell, args.report)
+        safety.meta["training"] = net.meta["training"] = near.meta["training"] = source
         safety.save(args.out / "safety.npz")
         net.save(args.out / "safety_net.npz")
+        near.save(args.out / "safety_near.npz")
     for language in LANGUAGES if args.only != "safety" else ():
         head, stack = build_intent(language, rows, vecs, spell, args.report)
         head.meta["training"] = stack.meta["training"] = source

@@ -123,6 +123,33 @@ def test_shipped_command_bars_guard_stop_at_least_as_well_as_the_rest():
         assert 0.5 <= others <= stop <= 0.95, (language, stop, others)
 
 
+def test_the_neighbours_are_stored_with_their_own_labels():
+    """Each stored training sentence keeps its class: a crisis, a danger and a plain
+    sentence written in training/ find themselves (similarity 1) and vote for their class."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_heads
+
+    meaning = shared_meaning()
+    near = meaning.safety_near
+    picked = {}
+    for row in build_heads.read_training():
+        picked.setdefault(build_heads.safety_class(row), row.text)
+    assert set(picked) == set(near.classes)
+    for cls, text in picked.items():
+        p = near.proba(meaning.features(text).vector)
+        assert near.classes[int(np.argmax(p))] == cls, (cls, text, p)
+
+
+def test_the_neighbours_survive_a_save_and_a_load(tmp_path):
+    from assistant.neighbours import Neighbours
+
+    near = shared_meaning().safety_near
+    near.save(tmp_path / "near.npz")
+    again = Neighbours.load(tmp_path / "near.npz")
+    x = shared_meaning().features("she squeezed my neck until I couldn't breathe").vector
+    assert np.allclose(near.proba(x), again.proba(x), atol=1e-4)
+
+
 def test_heads_know_every_public_id():
     meaning = shared_meaning()
     for language in ("en", "nl"):
@@ -138,22 +165,23 @@ def test_shipped_heads_were_built_from_the_training_files_here():
     import build_heads
 
     meaning = shared_meaning()
-    built = {h.meta["training"] for h in (meaning.safety_head, meaning.safety_net, *meaning.intent_heads.values(),
-                                          *meaning.stack_heads.values())}
+    built = {h.meta["training"] for h in (meaning.safety_head, meaning.safety_net, meaning.safety_near,
+                                          *meaning.intent_heads.values(), *meaning.stack_heads.values())}
     assert built == {build_heads.digest(build_heads.read_training())}
 
 
-@pytest.mark.parametrize("damage", ["missing", "garbage"])  # the heads of each kind are loaded alike
-def test_a_missing_or_damaged_head_stops_haven_with_one_line(tmp_path, damage, monkeypatch):
+@pytest.mark.parametrize("name, damage", [("stack_nl", "missing"), ("safety", "garbage"),
+                                           ("safety_near", "missing"), ("safety_near", "garbage")])
+def test_a_missing_or_damaged_head_stops_haven_with_one_line(tmp_path, name, damage, monkeypatch):
     weights = tmp_path / "weights"
     shutil.copytree(weights_dir(), weights)
     if damage == "missing":
-        (weights / "stack_nl.npz").unlink()
+        (weights / f"{name}.npz").unlink()
     else:
-        (weights / "safety.npz").write_bytes(b"not a head" * 100)
+        (weights / f"{name}.npz").write_bytes(b"not a head" * 100)
     result = run_haven("reflect", "I miss him", env={"HAVEN_WEIGHTS": str(weights)})
     line = assert_one_line_error(result, "reinstall Haven")
-    assert ("missing" if damage == "missing" else "damaged") in line
+    assert ("missing" if damage == "missing" else "damaged") in line and f"{name}.npz" in line
 
 
 @pytest.mark.slow
