@@ -52,8 +52,6 @@ def weights_file(path: Path):
             yield z
     except FileNotFoundError:
         raise ModelError(f"{path}: a trained head is missing; {REBUILD}") from None
-    except ModelError:
-        raise
     except Exception as e:  # zip, npy, json: any damage reads as one of many errors
         raise ModelError(f"{path}: a trained head is damaged ({type(e).__name__}); {REBUILD}") from None
 

@@ -5,8 +5,9 @@ Two signals decide together (DESIGN.md, "Understanding"):
 - Safety: the rules in prompts/LANG/safety.toml OR the safety heads. A linear head
   reads the encoder's vector and the spelling of the words (assistant.ngrams), a
   second one with a hidden layer the vector alone, and the nearest training sentences
-  (assistant.neighbours) vote beside them; together (heads.agree) they give three bands, with thresholds chosen on validation data by scripts/build_heads.py
-  and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
+  (assistant.neighbours) vote beside them; together (safety_vote) they give three
+  bands, with thresholds chosen on validation data by scripts/build_heads.py and
+  stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
 - Themes and commands: the word matcher's scores and the meaning head's
   probabilities go into one small stacked model (a logistic regression over both),

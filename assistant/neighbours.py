@@ -12,7 +12,7 @@ languages) and on what whisper heard of English crises from 61 % to 72 %.
 The encoder's 512 numbers are projected onto their 128 main directions (principal
 components of the training vectors: as good as all 512 for this, and a quarter of the
 memory and time), normalised, and compared by cosine with every training sentence
-(about 28,000: one matrix product, about a millisecond). The K nearest vote, each with
+(about 32,000: one matrix product, about a millisecond). The K nearest vote, each with
 weight exp((similarity - best) / TEMPERATURE), plus a small even prior so that no
 class is ever impossible.
 """
@@ -73,9 +73,6 @@ class Neighbours:
         w = np.exp((sims[near] - sims[near].max()) / self.temperature)
         votes = np.bincount(self.labels[near], weights=w, minlength=len(self.classes)) + PRIOR
         return (votes / votes.sum()).astype(np.float32)
-
-    def index(self, name: str) -> int:
-        return self.classes.index(name)
 
     # -- files ----------------------------------------------------------------
 

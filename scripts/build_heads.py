@@ -11,8 +11,8 @@ What is trained (assistant.meaning says how they are used):
 - safety.npz, safety_net.npz and safety_near.npz: clear / ambiguous / crisis / unsafe, a
   linear head (the vector and the spelling), one with a hidden layer (the vector) and the
   nearest training sentences (assistant.neighbours), combined by meaning.safety_vote; one
-  set for English and Dutch together (the encoder puts both languages in one space, and a crisis said in one
-  language teaches the other). Its thresholds are chosen on a held-back fifth of the
+  set for English and Dutch together (the encoder puts both languages in one space, and a
+  crisis said in one language teaches the other). Its thresholds are chosen on a held-back fifth of the
   training rows: the alarm where at most ALARM_RATE of the clear rows would alarm (per kind), the
   check where at most CHECK_RATE would be asked the direct question.
 - intent_LANG.npz: the 16 themes, the commands and fallback, from the sentence vector.
