@@ -29,12 +29,21 @@ from assistant.settings import SAMPLE_RATE
 
 
 # Whisper's stock hallucinations on silence and noise (subtitle credits from its
-# training data). An utterance that is only one of these is treated as no speech.
+# training data). An utterance that is only one of these is treated as no speech. The
+# thanks must be the whole utterance: a person's "Thank you for listening. I don't want to
+# live anymore." is speech, and was once dropped whole by a prefix match. The credits keep
+# a prefix match, since a name follows them and nobody starts a sentence with them.
 _HALLUCINATIONS = re.compile(
-    r"^(thank you|thanks)( so much)?( for watching| for listening)?|"
+    r"^(?:(?:thank you|thanks)(?: so much)?(?: for (?:watching|listening))?"
+    r"(?: and (?:please |dont forget to )?subscribe)?\.? ?)+$|"
     r"^(please )?subscribe|^subtitles by|^ondertiteling|^ondertiteld door|"
-    r"^bedankt voor het (kijken|luisteren)|^(you|bye|oh|so|uh|um|mm+|hmm+|mhm|uh huh|ah|eh|ehm)$|^amara\.org",
+    r"^bedankt voor het (kijken|luisteren)\.?$|^(you|bye|oh|so|uh|um|mm+|hmm+|mhm|uh huh|ah|eh|ehm)$|^amara\.org",
 )
+
+
+def is_hallucination(text: str) -> bool:
+    """Only one of whisper's stock phrases, nothing a person said around it."""
+    return bool(_HALLUCINATIONS.match(re.sub(r"[^\w\s.]", "", text.lower()).strip()))
 
 
 def _repair_hint(model: ResolvedModel) -> str:
@@ -123,7 +132,7 @@ class Transcriber:
                 continue
             kept.append(seg.text.strip())
         text = " ".join(t for t in kept if t).strip()
-        if is_garbage(text) or _HALLUCINATIONS.match(re.sub(r"[^\w\s.]", "", text.lower()).strip()):
+        if is_garbage(text) or is_hallucination(text):
             text = ""
         return Transcript(text, language, time.perf_counter() - started)
 

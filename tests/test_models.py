@@ -189,3 +189,29 @@ def test_full_cache_on_first_start_is_a_clear_error(tmp_path, monkeypatch):
         assert list((disk / "whisper-base").iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+@pytest.mark.parametrize("text", ["Thank you.", "Thanks for watching!", "Thank you so much for watching. Thank you.",
+                                  "Thanks for watching and don't forget to subscribe", "Ondertiteling door TV Gelderland",
+                                  "Bedankt voor het kijken.", "you"])
+def test_whispers_stock_phrases_alone_are_not_heard(text):
+    from assistant.transcriber import is_hallucination
+
+    assert is_hallucination(text)
+
+
+@pytest.mark.parametrize("text", ["Thank you for listening. I don't want to live anymore.",
+                                  "Thanks, but he hit me again tonight.",
+                                  "Bedankt voor het luisteren, ik wil niet meer leven.", "Bye."])
+def test_a_sentence_that_starts_like_a_stock_phrase_is_heard(text):
+    from assistant.transcriber import is_hallucination
+
+    assert not is_hallucination(text)
+
+
+def test_a_crisis_after_a_thank_you_is_heard_through_speech(transcriber):
+    """Real speech through the real model: the thanks once made the whole utterance vanish."""
+    from speech import speak
+
+    heard = transcriber.transcribe(speak("Thank you for listening. I don't want to live anymore.")).text
+    assert "live anymore" in heard.lower(), heard
