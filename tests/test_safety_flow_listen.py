@@ -52,11 +52,13 @@ def test_the_goodbye_after_a_crisis_says_the_number(stages, transcriber, lang):
     assert np.abs(spoken[a:a + 1600]).max() > 0.05
     assert SPOKEN[lang] in stages.responder.voiced(goodbye["reply"], lang)
     if lang == "en":
-        # Whisper hears the number back. (It writes espeak's "nine eight eight" as "988",
-        # "9-8-8" or "I-88"; it hears Haven's Dutch voice too poorly for digits: measured, a
+        # Whisper hears the helpline sentence back. Not the digits themselves: how whisper
+        # writes espeak's "nine eight eight" changes with the CPU it runs on ("988", "9-8-8",
+        # "I-88" here; "night ate" on the CI machine), so they are checked above, in the text
+        # the voice was given. (Haven's Dutch voice it hears too poorly for this: measured, a
         # spoken "0 8 0 0, 0 1 1 3" came back as "115,047,008,...".)
-        heard = transcriber.transcribe(spoken[a:b], lang).text
-        assert re.search(r"\b(?:9|nine|i)[ -]?8[ -]?8\b", heard.lower()), heard
+        heard = transcriber.transcribe(spoken[a:b], lang).text.lower()
+        assert re.search(r"\bli(?:fe|ve) ?line\b", heard) and "emergency" in heard, heard
     summary = next(e for e in evs if e["event"] == "summary")
     assert summary["reason"] == "stop" and NUMBER[lang] in summary["text"]
 
