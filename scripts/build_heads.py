@@ -12,10 +12,9 @@ What is trained (assistant.meaning says how they are used):
   linear head (the vector and the spelling), one with a hidden layer (the vector) and the
   nearest training sentences (assistant.neighbours), combined by meaning.safety_vote; one
   set for English and Dutch together (the encoder puts both languages in one space, and a
-  crisis said in one language teaches the other). Its thresholds are chosen on every training
-  row, each scored out of fold by heads that never saw it: the alarm where at most ALARM_RATE
-  of the clear rows would alarm (per kind), the check where at most CHECK_RATE would be asked
-  the direct question.
+  crisis said in one language teaches the other). Its thresholds are chosen on a held-back fifth of the
+  training rows: the alarm where at most ALARM_RATE of the clear rows would alarm (per kind), the
+  check where at most CHECK_RATE would be asked the direct question.
 - intent_LANG.npz: the 16 themes, the commands and fallback, from the sentence vector.
 - stack_LANG.npz: the final decision over the word matcher's numbers and the intent
   head's probabilities (out-of-fold, so the stack learns how far to trust each), with
@@ -64,7 +63,7 @@ ALARM_RATE = 0.01   # clear validation rows that may raise an alarm (the issue's
 CHECK_RATE = 0.015  # clear validation rows that may be asked the direct question: half the issue's
                     # 3 %, since at 3 % a plain "ik voel me zo alleen" was asked about suicide
 MAX_HEARD_ERRORS = 0.5  # a heard sentence with more of its words wrong than this is not kept
-FOLDS = 3  # out-of-fold probabilities: the intent stack's, and the safety votes the bands are chosen on
+FOLDS = 3  # out-of-fold intent probabilities for the stack
 # Inverse L2 strengths (scikit-learn's C), chosen on the validation fifth.
 SAFETY_C = 16.0
 NET_HIDDEN = 256  # the safety net's hidden layer, and its L2 (scikit-learn's alpha)
@@ -87,11 +86,6 @@ class Row:
     label: str
     text: str
     heard: bool = False
-    spoken: str = ""  # for a heard row, the sentence that was spoken (its clean twin's text)
-
-    @property
-    def source(self) -> str:
-        return f"{self.language}:{self.spoken or self.text}"
 
 
 def read_training(folder: Path = TRAINING) -> list[Row]:
@@ -104,7 +98,7 @@ def read_training(folder: Path = TRAINING) -> list[Row]:
                 if heard:
                     if text in ("", "-") or len(parts) < 4 or word_error_rate(parts[3], text) > MAX_HEARD_ERRORS:
                         continue
-                rows.append(Row(language, kind, label, text, heard, parts[3] if heard else ""))
+                rows.append(Row(language, kind, label, text, heard))
     return rows
 
 
@@ -122,26 +116,18 @@ def intent_class(row: Row) -> str | None:
     return None
 
 
-def stratified_folds(keys: list[str], k: int, seed: int, groups: list[str] | None = None) -> np.ndarray:
-    """A seeded fold number (0..k-1) for every row, each key's rows dealt evenly over the
-    folds. Rows of one group (a sentence and what whisper heard of it) share a fold, so no
-    head is scored on a sentence whose twin it learnt."""
-    rng = np.random.default_rng(seed)
-    groups = groups if groups is not None else [str(i) for i in range(len(keys))]
-    by: dict[str, list[str]] = {}
-    for group, key in dict(zip(reversed(groups), reversed(keys))).items():  # a group's first key
-        by.setdefault(key, []).append(group)
-    fold_of: dict[str, int] = {}
-    for key in sorted(by):
-        members = sorted(by[key])
-        for rank, j in enumerate(rng.permutation(len(members))):
-            fold_of[members[j]] = rank % k
-    return np.array([fold_of[g] for g in groups], dtype=int)
-
-
 def split(keys: list[str], share: float, seed: int) -> np.ndarray:
-    """A stratified, seeded validation mask: about `share` of each key's rows."""
-    return stratified_folds(keys, round(1 / share), seed) == 0
+    """A stratified, seeded validation mask: `share` of each key's rows."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(len(keys), bool)
+    by: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        by.setdefault(k, []).append(i)
+    for k in sorted(by):
+        idx = np.array(by[k])
+        rng.shuffle(idx)
+        mask[idx[: int(round(share * len(idx)))]] = True
+    return mask
 
 
 def folds(n: int, k: int, seed: int) -> np.ndarray:
@@ -220,23 +206,19 @@ def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
 def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head, Neighbours]:
     y = np.array([SAFETY_CLASSES.index(safety_class(r)) for r in rows])
     keys = [f"{r.language}:{safety_class(r)}" for r in rows]
-    # Every row scored by heads that never saw it, so the thresholds are chosen on all the
-    # clear rows, not on a fifth: a fifth moved them by up to 0.11 between builds that only
-    # added rows. Three folds, not five: the rebuild test runs this in CI.
-    fold = stratified_folds(keys, FOLDS, SEED, [r.source for r in rows])
-    p = np.zeros((len(rows), len(SAFETY_CLASSES)), np.float32)
-    for f in range(FOLDS):
-        tr, te = fold != f, fold == f
-        trial = fit_head(vecs[tr], spell[tr], y[tr], SAFETY_CLASSES, C=SAFETY_C)
-        trial_net = fit_net(vecs[tr], y[tr], SAFETY_CLASSES)
-        trial_near = Neighbours.fit(vecs[tr], y[tr], SAFETY_CLASSES)
-        p[te] = safety_vote(predict(trial, vecs[te], spell[te]), predict(trial_net, vecs[te], None),
-                            np.stack([trial_near.proba(v) for v in vecs[te]]))
+    val = split(keys, 0.2, SEED)
+    trial = fit_head(vecs[~val], spell[~val], y[~val], SAFETY_CLASSES, C=SAFETY_C)
+    trial_net = fit_net(vecs[~val], y[~val], SAFETY_CLASSES)
+    trial_near = Neighbours.fit(vecs[~val], y[~val], SAFETY_CLASSES)
+    p = safety_vote(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None),
+                    np.stack([trial_near.proba(v) for v in vecs[val]]))
+    yv = y[val]
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
     # The rates are counted on what people say about the fight and on the hard negatives
     # (idioms, near-misses): a command or a filler ("uh", "pause please") is never near an
     # alarm, and adding more of them would only dilute the rate and lower the thresholds.
-    clear = (y == SAFETY_CLASSES.index("clear")) & np.array([r.kind not in ("command", "fallback") for r in rows])
+    clear = (yv == SAFETY_CLASSES.index("clear")) & np.array(
+        [r.kind not in ("command", "fallback") for r, v in zip(rows, val) if v])
     thresholds = {
         "alarm_crisis": threshold_for_rate(p[clear, c], ALARM_RATE),
         "alarm_unsafe": threshold_for_rate(p[clear, u], ALARM_RATE),
@@ -244,8 +226,7 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
     }
     thresholds = {k: round(max(v, 0.05), 4) for k, v in thresholds.items()}
     if report:
-        _report_safety(rows, y, p, thresholds)
-        _report_spread(p[clear, c])
+        _report_safety([r for r, v in zip(rows, val) if v], yv, p, thresholds)
     head = fit_head(vecs, spell, y, SAFETY_CLASSES, C=SAFETY_C)
     head.meta = {"thresholds": thresholds, "rows": dict(sorted(Counter(keys).items()))}
     net = fit_net(vecs, y, SAFETY_CLASSES)
@@ -261,7 +242,7 @@ def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> N
     alarm = (p[:, c] >= t["alarm_crisis"]) | (p[:, u] >= t["alarm_unsafe"])
     check = (p[:, c] + p[:, a]) >= t["check"]
     lang = np.array([r.language for r in rows])
-    print(f"safety, every row out of fold: thresholds {t}")
+    print(f"safety, validation fifth: thresholds {t}")
     print("  lang kind       n   rules  head-alarm  rules|alarm  rules|alarm|check")
     for language in LANGUAGES:
         for kind in SAFETY_CLASSES:
@@ -269,17 +250,6 @@ def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> N
             if m.any():
                 print(f"  {language}   {kind:9} {m.sum():4}  {fired[m].mean():6.1%}  {alarm[m].mean():9.1%}"
                       f"  {(fired | alarm)[m].mean():10.1%}  {(fired | alarm | check)[m].mean():12.1%}")
-
-
-def _report_spread(scores: np.ndarray, draws: int = 200) -> None:
-    """How much the crisis alarm threshold moves when the clear rows are drawn again
-    (bootstrap): chosen on all of them, as now, and on a fifth, as before."""
-    rng = np.random.default_rng(SEED)
-    for share in (1.0, 0.2):
-        n = max(1, int(len(scores) * share))
-        t = [threshold_for_rate(rng.choice(scores, n), ALARM_RATE) for _ in range(draws)]
-        print(f"  crisis alarm threshold on {n} clear rows: {np.median(t):.3f}, "
-              f"middle 90 % {np.quantile(t, 0.05):.3f}-{np.quantile(t, 0.95):.3f}")
 
 
 def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report: bool):
