@@ -6,8 +6,8 @@ Two signals decide together (DESIGN.md, "Understanding"):
   reads the encoder's vector and the spelling of the words (assistant.ngrams), a
   second one with a hidden layer the vector alone, and the nearest training sentences
   (assistant.neighbours) vote beside them; together (safety_vote) they give three
-  bands, with thresholds chosen on validation data by scripts/build_heads.py and
-  stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
+  bands, with thresholds chosen on validation data by scripts/build_heads.py (the
+  alarm bars per language) and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
 - Themes and commands: the word matcher's scores and the meaning head's
   probabilities go into one small stacked model (a logistic regression over both),
@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -66,6 +66,16 @@ class Features:
     """The encoder's 512 numbers."""
     spelling: tuple[np.ndarray, np.ndarray]
     """The hashed character pieces (assistant.ngrams.hashed)."""
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Where the safety bands start: an alarm at crisis or unsafe at or above its bar, else
+    the direct question at crisis + unsure at or above `check`."""
+
+    crisis: float
+    unsafe: float
+    check: float
 
 
 @dataclass(frozen=True)
@@ -128,15 +138,18 @@ class Meaning:
         self.stack_heads = {lang: Head.load(folder / f"stack_{lang}.npz") for lang in languages}
         self._commands = {lang: np.array([c.startswith("command:") for c in head.classes])
                           for lang, head in self.stack_heads.items()}
-        t = self.safety_head.meta.get("thresholds", {})
         try:
-            self.alarm_crisis = float(t["alarm_crisis"])
-            self.alarm_unsafe = float(t["alarm_unsafe"])
-            self.check = float(t["check"])
+            t = self.safety_head.meta["thresholds"]
+            self.shared = Bands(float(t["alarm_crisis"]), float(t["alarm_unsafe"]), float(t["check"]))
+            # Per language, the alarm bars chosen on that language's retired blind sets
+            # (scripts/build_heads.py, "calibrate"); the check band is shared.
+            self.bands = {lang: replace(self.shared, crisis=float(t["by_language"][lang]["alarm_crisis"]),
+                                        unsafe=float(t["by_language"][lang]["alarm_unsafe"]))
+                          for lang in languages}
             self._c, self._u, self._a = (self.safety_head.index(k) for k in ("crisis", "unsafe", "ambiguous"))
         except (KeyError, TypeError, ValueError):
-            raise ModelError(f"{folder / 'safety.npz'}: the safety head lacks its classes or thresholds; "
-                             f"{REBUILD}") from None
+            raise ModelError(f"{folder / 'safety.npz'}: the safety head lacks its classes or thresholds "
+                             f"(for {', '.join(languages)}); {REBUILD}") from None
 
     def _features(self, text: str) -> Features:
         clean = encoder_text(text)
@@ -148,14 +161,17 @@ class Meaning:
         return safety_vote(self.safety_head.proba(f.vector, f.spelling), self.safety_net.proba(f.vector),
                            self.safety_near.proba(f.vector))
 
-    def safety(self, f: Features) -> SafetyJudgement:
+    def safety(self, f: Features, language: str | None = None) -> SafetyJudgement:
+        """The band of an utterance: with its language's alarm bars, or the shared ones
+        when the language is not known."""
         p = self.safety_proba(f)
         crisis, unsafe, concern = float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a])
-        if crisis >= self.alarm_crisis:
+        bands = self.bands.get(language, self.shared)
+        if crisis >= bands.crisis:
             return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)
-        if unsafe >= self.alarm_unsafe:
+        if unsafe >= bands.unsafe:
             return SafetyJudgement("alarm", "unsafe", crisis, unsafe, concern)
-        if concern >= self.check:
+        if concern >= bands.check:
             return SafetyJudgement("check", None, crisis, unsafe, concern)
         return SafetyJudgement("clear", None, crisis, unsafe, concern)
 

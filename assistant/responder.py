@@ -138,7 +138,7 @@ class Responder:
     def _decide(self, text: str, conv: Conversation, language: str) -> Reply:
         pack, matcher = self.packs[language], self.matchers[language]
 
-        hit = self.safety.check(text)
+        hit = self.safety.check(text, language)
         if hit is not None and hit.by == "meaning" and matcher.command(text).id is not None:
             # "I'm gonna quit now, goodbye": a command the matcher's precise rules hear beats
             # the meaning layer alone (a farewell to Haven is not a farewell to life); the

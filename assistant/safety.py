@@ -469,19 +469,21 @@ class SafetyDetector:
             text = _fix_near_misses(text, self._fuzzy)
         return _SPACES.sub(" ", text).strip()
 
-    def check(self, text: str) -> SafetyHit | None:
+    def check(self, text: str, language: str | None = None) -> SafetyHit | None:
         """The crisis or unsafe situation in the text, a "check" when the meaning layer is
-        unsure, or None. The rules speak first (they name what matched); crisis wins over unsafe."""
+        unsure, or None. The rules speak first (they name what matched, in any loaded
+        language); crisis wins over unsafe. `language`, the one being spoken, picks the
+        meaning layer's alarm bars (without it, the shared ones)."""
         hit = self.check_rules(text)
         if hit is not None or self.meaning is None:
             return hit
-        return self.check_meaning(text)
+        return self.check_meaning(text, language)
 
-    def check_meaning(self, text: str) -> SafetyHit | None:
+    def check_meaning(self, text: str, language: str | None = None) -> SafetyHit | None:
         """What the meaning layer alone finds: an alarm (crisis or unsafe), a check, or None."""
         if not text.strip():
             return None
-        judged = self.meaning.safety(self.meaning.features(text))
+        judged = self.meaning.safety(self.meaning.features(text), language)
         if judged.band == "alarm":
             score = judged.crisis if judged.kind == "crisis" else judged.unsafe
             return SafetyHit(judged.kind, round(score, 2), "", by="meaning")
@@ -559,12 +561,18 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 2
     m = detector.meaning
-    print(f"meaning's thresholds: alarm at crisis >= {m.alarm_crisis} or unsafe >= {m.alarm_unsafe}, "
-          f"check at crisis + unsure >= {m.check}")
+    for lang, b in m.bands.items():
+        print(f"meaning's thresholds ({lang}): alarm at crisis >= {b.crisis} or unsafe >= {b.unsafe}, "
+              f"check at crisis + unsure >= {b.check}")
+    from assistant.language import guess_language
+    from assistant.library import language_pack
+
+    packs = {lang: language_pack(lang) for lang in LANGUAGES}
     for text in args:
-        hit = detector.check(text)
-        judged = detector.meaning.safety(detector.meaning.features(text))
-        print(f"  heard as: {detector.prepared(text)}")
+        language = guess_language(text, packs)
+        hit = detector.check(text, language)
+        judged = detector.meaning.safety(detector.meaning.features(text), language)
+        print(f"  heard as ({language}): {detector.prepared(text)}")
         print(f"  meaning: {judged.band} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
               f"concern {judged.concern:.2f})")
         if hit and hit.by == "rules":

@@ -106,7 +106,7 @@ def meaning_alone(rows: list[Row]) -> list[str]:
     out = []
     for row in rows:
         f = meaning.features(row.text)
-        judged = meaning.safety(f)
+        judged = meaning.safety(f, row.language)
         if judged.band == "alarm":
             out.append(judged.kind)
             continue

@@ -51,9 +51,9 @@ def choose(sets: list[str] | None) -> list[Path]:
     return [p for p in every if any(p.stem == s or p.stem.startswith(s) for s in sets)]
 
 
-def judge(detector: SafetyDetector, text: str) -> dict[str, SafetyHit | None]:
-    return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text),
-            "both": detector.check(text)}
+def judge(detector: SafetyDetector, text: str, language: str) -> dict[str, SafetyHit | None]:
+    return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text, language),
+            "both": detector.check(text, language)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no set in {DATA} matches {args.sets}", file=sys.stderr)
         return 2
-    detector.check("warming up")
+    detector.check("warming up", "en")
     times, problems = [], []
     print(f"{'set':28} {'kind':10} {'n':>4}   " + "   ".join(f"{r:^21}" for r in READERS))
     print(f"{'':28} {'':10} {'':>4}   " + "   ".join(f"{'alarm':>9} {'or check':>10}" for _ in READERS))
@@ -81,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         name = ("heard/" if path.parent.name == "heard" else "") + path.stem
         counts = defaultdict(lambda: {r: [0, 0] for r in READERS})  # kind -> reader -> [alarm, check]
         n = defaultdict(int)
+        language = path.stem.rsplit("_", 1)[-1]
         for kind, label, text in load(path):
             t0 = time.perf_counter()
-            got = judge(detector, text)
+            got = judge(detector, text, language)
             times.append(time.perf_counter() - t0)
             n[kind] += 1
             for reader, hit in got.items():

@@ -14,7 +14,10 @@ What is trained (assistant.meaning says how they are used):
   set for English and Dutch together (the encoder puts both languages in one space, and a
   crisis said in one language teaches the other). Its thresholds are chosen on a held-back fifth of the
   training rows: the alarm where at most ALARM_RATE of the clear rows would alarm (per kind), the
-  check where at most CHECK_RATE would be asked the direct question.
+  check where at most CHECK_RATE would be asked the direct question. Then each language's alarm
+  bars are walked down from there on its retired blind sets (DEV_SETS, clean text): the training
+  rows' hard negatives are written to sit close to a crisis, and in Dutch they held the bar well
+  above where blind-written Dutch needs it (see calibrate).
 - intent_LANG.npz: the 16 themes, the commands and fallback, from the sentence vector.
 - stack_LANG.npz: the final decision over the word matcher's numbers and the intent
   head's probabilities (out-of-fold, so the stack learns how far to trust each), with
@@ -22,8 +25,9 @@ What is trained (assistant.meaning says how they are used):
 
 Training rows: training/LANG/*.tsv, kind<TAB>label<TAB>text. Files ending in _heard.tsv
 hold what whisper heard of the same sentences spoken by espeak-ng
-(scripts/asr_roundtrip.py): kind<TAB>label<TAB>heard<TAB>spoken. The evaluation sets in
-tests/data are never read here.
+(scripts/asr_roundtrip.py): kind<TAB>label<TAB>heard<TAB>spoken. Of the evaluation sets in
+tests/data only the retired ones (DEV_SETS, measured before and since read) are read here, and
+only to place the alarm bars; the newest held-out set never is.
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ ALARM_RATE = 0.01   # clear validation rows that may raise an alarm (the issue's
                     # hard negatives, and the rules alone already alarm on some of them)
 CHECK_RATE = 0.015  # clear validation rows that may be asked the direct question: half the issue's
                     # 3 %, since at 3 % a plain "ik voel me zo alleen" was asked about suicide
+# The retired blind sets (written by people who never saw the training rows; their misses have
+# been read, so they are development data now), and what a language's alarm bars may cost on
+# them: half the issue's 1 % bound, the other half left for sets not yet seen. A bar never goes
+# below BAR_FLOOR (the vote must lean to the kind) and never above the shared one.
+DEV_SETS = ("holdout3", "holdout4", "holdout5", "holdout6")
+DEV_ALARM_RATE = 0.005
+BAR_FLOOR = 0.5
+BAR_STEP = 0.01
 MAX_HEARD_ERRORS = 0.5  # a heard sentence with more of its words wrong than this is not kept
 FOLDS = 3  # out-of-fold intent probabilities for the stack
 # Inverse L2 strengths (scikit-learn's C), chosen on the validation fifth.
@@ -228,10 +240,66 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
     if report:
         _report_safety([r for r, v in zip(rows, val) if v], yv, p, thresholds)
     head = fit_head(vecs, spell, y, SAFETY_CLASSES, C=SAFETY_C)
-    head.meta = {"thresholds": thresholds, "rows": dict(sorted(Counter(keys).items()))}
     net = fit_net(vecs, y, SAFETY_CLASSES)
     near = Neighbours.fit(vecs, y, SAFETY_CLASSES)
+    thresholds["by_language"] = calibrate(head, net, near, thresholds, report)
+    head.meta = {"thresholds": thresholds, "rows": dict(sorted(Counter(keys).items()))}
     return head, net, near
+
+
+def read_dev(language: str) -> list[tuple[str, str]]:
+    """(kind, text) of a language's retired blind sets, clean text."""
+    return [(parts[0], parts[2]) for name in DEV_SETS
+            for parts in read_labelled(ROOT / "tests" / "data" / f"{name}_{language}.tsv")]
+
+
+def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: bool) -> dict:
+    """Each language's alarm bars: from the shared ones, the crisis bar (missing a crisis is the
+    worst error) and then the unsafe bar are lowered in steps of BAR_STEP for as long as what
+    Haven would decide (the rules, or the vote over a bar) raises an alarm on at most
+    DEV_ALARM_RATE of that language's non-alarm dev rows."""
+    from assistant.safety import SafetyDetector
+    rules = SafetyDetector()
+    c, u = SAFETY_CLASSES.index("crisis"), SAFETY_CLASSES.index("unsafe")
+    out = {}
+    for language in LANGUAGES:
+        rows = read_dev(language)
+        texts = [encoder_text(t) for _, t in rows]
+        vecs = shared_encoder().embed(texts)
+        spell = spelling_matrix(texts)
+        p = safety_vote(predict(head, vecs, spell), predict(net, vecs, None), np.stack([near.proba(v) for v in vecs]))
+        kinds = np.array([k for k, _ in rows])
+        negative = ~np.isin(kinds, ("crisis", "unsafe"))
+        by_rules = np.array([h.kind if (h := rules.check_rules(t)) else "" for _, t in rows])
+
+        def decided(crisis: float, unsafe: float) -> np.ndarray:
+            """What Haven answers (rules first, then the vote over a bar): crisis, unsafe or ''."""
+            vote = np.where(p[:, c] >= crisis, "crisis", np.where(p[:, u] >= unsafe, "unsafe", ""))
+            return np.where(by_rules != "", by_rules, vote)
+
+        def false_alarms(crisis: float, unsafe: float) -> float:
+            return float((decided(crisis, unsafe)[negative] != "").mean())
+
+        def lowest(ok, start: float) -> float:
+            bar = start
+            for t in np.arange(start - BAR_STEP, BAR_FLOOR - 1e-9, -BAR_STEP):
+                if not ok(round(float(t), 4)):
+                    break
+                bar = round(float(t), 4)
+            return bar
+
+        crisis = lowest(lambda t: false_alarms(t, shared["alarm_unsafe"]) <= DEV_ALARM_RATE, shared["alarm_crisis"])
+        unsafe = lowest(lambda t: false_alarms(crisis, t) <= DEV_ALARM_RATE, shared["alarm_unsafe"])
+        out[language] = {"alarm_crisis": crisis, "alarm_unsafe": unsafe}
+        if report:
+            before, after = decided(shared["alarm_crisis"], shared["alarm_unsafe"]), decided(crisis, unsafe)
+            recall = {k: f"{(before[kinds == k] == k).mean():.1%} -> {(after[kinds == k] == k).mean():.1%}"
+                      for k in ("crisis", "unsafe")}
+            print(f"safety, {language} dev sets ({', '.join(DEV_SETS)}; {negative.sum()} non-alarm rows): "
+                  f"bars crisis {shared['alarm_crisis']} -> {crisis}, unsafe {shared['alarm_unsafe']} -> {unsafe}; "
+                  f"false alarms {false_alarms(shared['alarm_crisis'], shared['alarm_unsafe']):.2%} -> "
+                  f"{false_alarms(crisis, unsafe):.2%}; recall crisis {recall['crisis']}, unsafe {recall['unsafe']}")
+    return out
 
 
 def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> None:

@@ -184,6 +184,45 @@ def test_a_missing_or_damaged_head_stops_haven_with_one_line(tmp_path, name, dam
     assert ("missing" if damage == "missing" else "damaged") in line and f"{name}.npz" in line
 
 
+def test_a_head_without_a_languages_bars_stops_haven_with_one_line(tmp_path):
+    """Weights from before the per-language bars (or with one language's lost) do not run
+    on the shared bars in silence: Haven stops and says to reinstall."""
+    from assistant.heads import Head
+
+    weights = tmp_path / "weights"
+    shutil.copytree(weights_dir(), weights)
+    head = Head.load(weights / "safety.npz")
+    del head.meta["thresholds"]["by_language"]["nl"]
+    head.save(weights / "safety.npz")
+    result = run_haven("reflect", "I miss him", env={"HAVEN_WEIGHTS": str(weights)})
+    line = assert_one_line_error(result, "reinstall Haven")
+    assert "safety.npz" in line and "thresholds" in line
+
+
+def test_the_alarm_bars_are_those_of_the_language_spoken():
+    """The responder hands the language it answers in down to the meaning layer: with bars
+    that alarm on anything in Dutch and on nothing in English (the real encoder and heads,
+    only the bars moved), the same words alarm in one language and not in the other."""
+    import copy
+
+    from assistant.meaning import Bands
+
+    meaning = copy.copy(shared_meaning())
+    meaning.bands = {"nl": Bands(crisis=0.0, unsafe=2.0, check=2.0), "en": Bands(crisis=2.0, unsafe=2.0, check=2.0)}
+    text = "we hadden weer ruzie over de afwas"
+    responder = Responder("auto", meaning=meaning)
+    assert responder.respond(text, Conversation(), "nl").kind == "crisis"
+    assert responder.respond(text, Conversation(), "en").kind != "crisis"
+
+
+def flat(thresholds: dict, prefix: str = "") -> dict:
+    """{"by_language": {"nl": {"alarm_crisis": x}}} as {"by_language.nl.alarm_crisis": x}."""
+    out = {}
+    for key, value in thresholds.items():
+        out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
 @pytest.mark.slow
 def test_a_rebuild_decides_alike(tmp_path):
     """scripts/build_heads.py is reproducible: rebuilding the safety head (the one that
@@ -198,7 +237,8 @@ def test_a_rebuild_decides_alike(tmp_path):
     build = run_haven_script("scripts/build_heads.py", "--only", "safety", "--out", str(tmp_path))
     assert build.returncode == 0, build.stderr[-2000:]
     shipped, rebuilt = shared_meaning(), Meaning(shared_encoder(), tmp_path)
-    assert rebuilt.safety_head.meta["thresholds"] == pytest.approx(shipped.safety_head.meta["thresholds"], abs=0.01)
+    assert flat(rebuilt.safety_head.meta["thresholds"]) == pytest.approx(flat(shipped.safety_head.meta["thresholds"]),
+                                                                          abs=0.01)
     texts = [t for group in (INDIRECT_CRISIS, IDIOMS) for lang in group for t in group[lang]] + [
         "he never listens", "stop", "slower please", "I feel so alone since she left", "ik voel me zo alleen"]
     for text in texts:
@@ -225,9 +265,10 @@ def test_the_check_band_reaches_the_person_as_a_direct_question():
     reached through its thresholds, not a stand-in): the reply is the direct question."""
     import copy
 
+    from assistant.meaning import Bands
+
     unsure = copy.copy(shared_meaning())
-    unsure.alarm_crisis = unsure.alarm_unsafe = 2.0  # never an alarm
-    unsure.check = 0.0  # always unsure
+    unsure.bands = {"en": Bands(crisis=2.0, unsafe=2.0, check=0.0)}  # never an alarm, always unsure
     responder = Responder("en", meaning=unsure)
     reply = responder.respond("I had a long day and we argued again", Conversation(), "en")
     assert reply.kind == "check"

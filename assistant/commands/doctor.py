@@ -38,8 +38,8 @@ def _understanding():
     from assistant.meaning import shared_meaning
 
     meaning = shared_meaning()
-    for probe in ("I want to end my life.", "Ik wil een einde aan mijn leven maken."):
-        if meaning.safety(meaning.features(probe)).band != "alarm":
+    for language, probe in (("en", "I want to end my life."), ("nl", "Ik wil een einde aan mijn leven maken.")):
+        if meaning.safety(meaning.features(probe), language).band != "alarm":
             raise HavenError("the safety head no longer hears a plain crisis sentence; reinstall Haven "
                              "(or rebuild the heads: python scripts/build_heads.py)")
     return f"sentence encoder and trained heads (training data {meaning.safety_head.meta.get('training', '?')})"
