@@ -16,7 +16,7 @@ import threading
 
 from assistant import __version__
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
-from assistant.errors import HavenError, on_sigterm
+from assistant.errors import HavenError, forget_stop_signals, on_stop_signal
 from assistant.helplines import print_last
 from assistant.guards import local_sound_server, no_core_dumps
 from assistant.settings import PAUSE_S
@@ -172,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         sys.stderr.write("haven: say what to do; start with: haven listen (or haven demo), see 'haven --help'\n")
         return 2
-    # SIGTERM and SIGHUP (the terminal closed) end like Ctrl-C, for every command, set here
-    # only: the command cleans up (journal closed, summary said) and exits 143 or 129.
+    # Ctrl-C, SIGTERM and SIGHUP (the terminal closed) end every command alike, set here only:
+    # the command cleans up (journal closed, summary said) and exits 130, 143 or 129. A signal
+    # ignored before Haven started stays ignored (nohup's SIGHUP, a script's background job).
     in_main = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, on_sigterm) for sig in (signal.SIGTERM, signal.SIGHUP)} if in_main else {}
+    forget_stop_signals()
+    previous = {sig: signal.signal(sig, on_stop_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+                if signal.getsignal(sig) != signal.SIG_IGN} if in_main else {}
     try:
         no_core_dumps()
         local_sound_server(getattr(args, "allow_network_audio", False))
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        forget_stop_signals()
         try:
             sys.stdout.flush()
             print_last(sys.stderr)  # after a crisis or unsafe reply: the numbers are the last lines

@@ -43,5 +43,25 @@ class HungUp(KeyboardInterrupt):
     exit_code = 129
 
 
-def on_sigterm(signum, frame):
-    raise HungUp() if signum == signal.SIGHUP else Terminated()
+_stopping: list[KeyboardInterrupt] = []
+
+
+def on_stop_signal(signum, frame):
+    """Ctrl-C, SIGTERM and SIGHUP: raised in the main thread, so that a command ends the way
+    Ctrl-C ends it, and remembered for raise_if_stopped."""
+    error = {signal.SIGTERM: Terminated, signal.SIGHUP: HungUp}.get(signum, KeyboardInterrupt)()
+    _stopping.append(error)
+    raise error
+
+
+def raise_if_stopped() -> None:
+    """Raise a stop signal's exception again if it was lost on its way up. Python runs the
+    handler between any two bytecodes of the main thread, so its exception can land in code
+    that drops it (a library's catch-all, a __del__); a loop that asks here once a frame
+    still ends when told to."""
+    if _stopping:
+        raise _stopping[0]
+
+
+def forget_stop_signals() -> None:
+    _stopping.clear()

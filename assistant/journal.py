@@ -241,11 +241,14 @@ def _signals_held():
     """Hold SIGINT, SIGTERM and SIGHUP until the block is done (they are delivered after it)."""
     held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the mask as it is
     except (AttributeError, OSError, ValueError):
         yield
         return
     try:
+        # Blocking also runs any handler already due, whose exception would leave the
+        # signals blocked for good unless the mask is put back here too.
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from assistant.errors import raise_if_stopped
 from assistant.events import Event, Listening
 from assistant.session import Session, SessionSettings
 from assistant.settings import Settings
@@ -106,6 +107,7 @@ def run(source, stages: Stages, sink, emit: Callable[[Event], None], settings: S
         session.start()
         for frames in source:
             session.feed(frames)
+            raise_if_stopped()  # a signal's exception lost on the way still ends the session here
             if sink is not None:
                 sink.advance(session.clock)
             if level is not None and len(frames):

@@ -482,7 +482,9 @@ def test_interrupt_ends_cleanly_with_summary_and_closed_journal(home, long_wav, 
     run = Running("--input", str(long_wav), "--no-speak", "--journal", env=env, cwd=dirs["cwd"])
     run.wait_for("reply")
     got, stderr = run.finish(sig)
-    assert got == code, stderr
+    # Once (CI, stop 23) this exited 0 as if no signal came: the events say whether the run
+    # had already ended when it was sent, or went on past it.
+    assert got == code, (stderr, len(run.replies()), [e["event"] for e in run.seen][-4:])
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == SAID_ON[sig]
     names = [e["event"] for e in run.seen]
