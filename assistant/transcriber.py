@@ -32,12 +32,14 @@ from assistant.settings import SAMPLE_RATE
 # training data). An utterance that is only one of these is treated as no speech. The
 # thanks must be the whole utterance: a person's "Thank you for listening. I don't want to
 # live anymore." is speech, and was once dropped whole by a prefix match. The credits keep
-# a prefix match, since a name follows them and nobody starts a sentence with them.
+# a prefix match, since a name follows them and nobody starts a sentence with them. "Bye" is
+# not among the lone words: it is how a person may end the session (it was, without its
+# full stop only, so "Bye." ended a session and "Bye!" went unheard).
 _HALLUCINATIONS = re.compile(
     r"^(?:(?:thank you|thanks)(?: so much)?(?: for (?:watching|listening))?"
     r"(?: and (?:please |dont forget to )?subscribe)?\.? ?)+$|"
     r"^(please )?subscribe|^subtitles by|^ondertiteling|^ondertiteld door|"
-    r"^bedankt voor het (kijken|luisteren)\.?$|^(you|bye|oh|so|uh|um|mm+|hmm+|mhm|uh huh|ah|eh|ehm)$|^amara\.org",
+    r"^bedankt voor het (kijken|luisteren)\.?$|^(you|oh|so|uh|um|mm+|hmm+|mhm|uh huh|ah|eh|ehm)$|^amara\.org",
 )
 
 

@@ -202,7 +202,7 @@ def test_whispers_stock_phrases_alone_are_not_heard(text):
 
 @pytest.mark.parametrize("text", ["Thank you for listening. I don't want to live anymore.",
                                   "Thanks, but he hit me again tonight.",
-                                  "Bedankt voor het luisteren, ik wil niet meer leven.", "Bye."])
+                                  "Bedankt voor het luisteren, ik wil niet meer leven.", "Bye.", "Bye!", "bye"])
 def test_a_sentence_that_starts_like_a_stock_phrase_is_heard(text):
     from assistant.transcriber import is_hallucination
 
