@@ -27,8 +27,11 @@ SAMPLES = {
         ("It's the same fight again and again. The more I push, the more she pulls away.", "en-gb"),
         ("Okay. That's enough for today. Goodbye.", "en-gb"),
     ],
-    "nl_1_telefoon.wav": [
-        ("Hij zit de hele avond op zijn telefoon. Het voelt alsof ik er niet toe doe.", "nl"),
+    # Not "hij zit de hele avond op zijn telefoon": whisper heard espeak's Dutch as "hij zet ...
+    # op mijn telefoon" (as if he had put something on her phone), and Haven gave the
+    # domestic-violence reply to the first thing a Dutch user hears.
+    "nl_1_avond.wav": [
+        ("Vanavond keek hij weer alleen naar de televisie. Het voelt alsof ik er niet toe doe.", "nl"),
         ("Als ik iets zeg, zegt hij niets meer en loopt hij de kamer uit. Ik kan hem gewoon niet bereiken.", "nl"),
     ],
 }
