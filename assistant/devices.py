@@ -20,7 +20,14 @@ _PULSE_ENV = {"input": "PULSE_SOURCE", "output": "PULSE_SINK"}
 
 
 def sounddevice():
-    """The sounddevice module, or a one-line error naming the missing library."""
+    """The sounddevice module, or a one-line error naming the missing library.
+
+    alsa-lib's own lines ("underrun occurred") are silenced first: a stream opened before
+    the screen is drawn (the breathing speakers settle while the clips render) would
+    otherwise print them above it."""
+    from assistant.quiet import silence_alsa
+
+    silence_alsa()
     try:
         import sounddevice as sd
     except OSError:

@@ -176,9 +176,9 @@ class SpeakerSink:
     BLOCK = 320  # 20 ms at 16 kHz
 
     def __init__(self, device=None, echo=None, clock=None):
-        import sounddevice as sd
+        from assistant.devices import sounddevice
 
-        self._sd = sd
+        sd = self._sd = sounddevice()
         self.device = device
         self.echo = echo  # an EchoGuard to tell what the speakers play
         self.clock = clock
