@@ -29,19 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.errors import ModelError  # noqa: E402
-from assistant.labelled import read_labelled  # noqa: E402
 from assistant.meaning import shared_meaning  # noqa: E402
 from assistant.safety import SafetyDetector, SafetyHit  # noqa: E402
+from responder_eval import read_tsv  # noqa: E402  (its neighbour here: the same sets, read alike)
 
 DATA = ROOT / "tests" / "data"
 ALARMS = ("crisis", "unsafe")
 KIND_ORDER = ("crisis", "unsafe", "reflection", "command", "fallback")
 READERS = ("rules", "meaning", "both")
-
-
-def load(path: Path):
-    for parts in read_labelled(path):
-        yield parts[0], parts[1], parts[2]
 
 
 def choose(sets: list[str] | None) -> list[Path]:
@@ -78,13 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'set':28} {'kind':10} {'n':>4}   " + "   ".join(f"{r:^21}" for r in READERS))
     print(f"{'':28} {'':10} {'':>4}   " + "   ".join(f"{'alarm':>9} {'or check':>10}" for _ in READERS))
     for path in paths:
-        name = ("heard/" if path.parent.name == "heard" else "") + path.stem
+        rows = read_tsv(path)
+        name = rows[0].file if rows else path.stem
         counts = defaultdict(lambda: {r: [0, 0] for r in READERS})  # kind -> reader -> [alarm, check]
         n = defaultdict(int)
-        language = path.stem.rsplit("_", 1)[-1]
-        for kind, label, text in load(path):
+        for row in rows:
+            kind, text = row.kind, row.text
             t0 = time.perf_counter()
-            got = judge(detector, text, language)
+            got = judge(detector, text, row.language)
             times.append(time.perf_counter() - t0)
             n[kind] += 1
             for reader, hit in got.items():
@@ -99,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             if kind in ALARMS and not (both and both.kind == kind):
                 problems.append((name, f"MISS {kind}", both, text))
             elif kind not in ALARMS and both and both.kind in ALARMS:
-                problems.append((name, f"FALSE ALARM ({kind}/{label})", both, text))
+                problems.append((name, f"FALSE ALARM ({kind}/{row.label})", both, text))
         for kind in sorted(n, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else 99):
             cells = []
             for reader in READERS:

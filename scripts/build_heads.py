@@ -215,6 +215,12 @@ def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
     return out
 
 
+def vote(head: Head, net: Head, near: Neighbours, dense: np.ndarray, spelling) -> np.ndarray:
+    """The three safety opinions on these rows, as one (meaning.safety_vote), as Haven computes them."""
+    return safety_vote(predict(head, dense, spelling), predict(net, dense, None),
+                       np.stack([near.proba(v) for v in dense]))
+
+
 def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head, Neighbours]:
     y = np.array([SAFETY_CLASSES.index(safety_class(r)) for r in rows])
     keys = [f"{r.language}:{safety_class(r)}" for r in rows]
@@ -222,8 +228,7 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
     trial = fit_head(vecs[~val], spell[~val], y[~val], SAFETY_CLASSES, C=SAFETY_C)
     trial_net = fit_net(vecs[~val], y[~val], SAFETY_CLASSES)
     trial_near = Neighbours.fit(vecs[~val], y[~val], SAFETY_CLASSES)
-    p = safety_vote(predict(trial, vecs[val], spell[val]), predict(trial_net, vecs[val], None),
-                    np.stack([trial_near.proba(v) for v in vecs[val]]))
+    p = vote(trial, trial_net, trial_near, vecs[val], spell[val])
     yv = y[val]
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
     # The rates are counted on what people say about the fight and on the hard negatives
@@ -266,8 +271,7 @@ def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: boo
         rows = read_dev(language)
         texts = [encoder_text(t) for _, t in rows]
         vecs = shared_encoder().embed(texts)
-        spell = spelling_matrix(texts)
-        p = safety_vote(predict(head, vecs, spell), predict(net, vecs, None), np.stack([near.proba(v) for v in vecs]))
+        p = vote(head, net, near, vecs, spelling_matrix(texts))
         kinds = np.array([k for k, _ in rows])
         negative = ~np.isin(kinds, ("crisis", "unsafe"))
         by_rules = np.array([h.kind if (h := rules.check_rules(t)) else "" for _, t in rows])
