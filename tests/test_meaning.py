@@ -82,6 +82,29 @@ def test_misheard_crisis_words_are_normalised_for_the_rules(detector):
     assert detector.check_rules("ik wil niet meer even") is not None
 
 
+@pytest.mark.parametrize("heard", [
+    "im thinking of over dozing tonight",
+    "sue side has been on my mind since he left",
+    "i just want to and my life",
+    "ik wil niet meer leve zonder hem",
+])
+def test_sound_alikes_of_the_key_words_reach_the_rules(detector, heard):
+    assert detector.check_rules(heard).kind == "crisis"
+
+
+def test_the_sound_alikes_stay_inside_their_phrase(detector):
+    """'to, and my life' is not 'to end my life'; 'lang leve' is not 'leven'."""
+    assert detector.check_rules("I wanted to, and my life went on like before") is None
+    assert detector.check_rules("lang leve de liefde, zei hij nog") is None
+
+
+@pytest.mark.parametrize("text", ["I don't think I can keep myself safe tonight",
+                                  "ik kan mezelf niet meer veilig houden"])
+def test_no_to_the_crisis_lines_question_is_a_crisis(detector, text):
+    """"Can you keep yourself safe?" is what crisis lines ask; "no" is their answer to act on."""
+    assert detector.check_rules(text).kind == "crisis"
+
+
 def test_themes_and_commands_come_from_the_stacked_decision():
     """The responder's answer is the meaning layer's decision (not only the matcher's)."""
     responder = Responder("en")
