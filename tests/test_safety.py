@@ -141,6 +141,9 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "she'd be better off without me", "i'm not suicidal or anything, just so tired of fighting",
     "waarom zegt hij nooit dat hij me mooi vindt", "hij zegt dat hij me dom vindt",
     "ik ben dood moe", "wat ik wil is dood gewoon een knuffel", "i'm scared to death he'll leave me",
+    "i'd rather die than let her read my essay", "i'm not sad or suicidal, just angry at him",
+    "ik denk niet aan zelfmoord hoor, ik ben gewoon boos", "ik zie geen toekomst meer voor mij en hem samen",
+    "het maakt me kapot dat ze nooit belt", "ik kom je zo halen van de trein", "I cut my own fringe and he laughed",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -155,6 +158,10 @@ def test_no_alarm(detector, text):
     "ik wil er een einde aan maken", "ik wil slapen en niet meer wakker worden", "I'm feeling suicdal",
     # A wish to die is never an idiom's "dood gewoon" or "dood van verdriet".
     "ik wil dood gewoon", "ik wil dood van verdriet",
+    # Harm to one's own body, said without the word "myself".
+    "when he leaves I hit my own head against the wall", "ik sla dan met mijn vuist op mijn eigen benen",
+    "de drang om te krassen is terug", "ik heb gisteren een sigaret op mijn arm uitgedrukt",
+    "ik hield een mesje tegen mijn pols", "die littekens op mijn benen, die doe ik zelf",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -171,6 +178,11 @@ def test_crisis(detector, text):
     "she says she'll kill herself if i leave her",
     "hij zegt dat hij me gaat vinden", "ze dreigde dat ze me wel weet te vinden",
     "honestly i'm scared to death of what he'll do tonight",
+    "the last time he got this drunk I ended up in hospital", "als hij drinkt is hij agressief tegen mij",
+    "sinds de zomer is hij gewelddadig", "hij hield een kussen op mijn gezicht",
+    "hij heeft de baby door elkaar geschud", "mijn vader slaat ons met een riem",
+    "mijn oom zit aan me als niemand kijkt", "hij appt: ik maak je kapot", "anders kom ik je halen, zei hij",
+    "ik heb een straatverbod tegen hem", "hij eist al mijn wachtwoorden",
 ])
 def test_unsafe(detector, text):
     hit = detector.check(text)
