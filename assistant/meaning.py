@@ -182,13 +182,13 @@ class Meaning:
         the word matcher's command rules are precise: a command it did not hear is taken
         only when the meaning head alone is sure of it (its bar, chosen at build time). Otherwise
         the stack's best theme when it is sure (at or above its measured threshold) or the
-        word matcher chose the same (`matched`); else the matcher's own theme; and an open
-        invitation only when neither has one."""
+        word matcher chose the same (`matched`); else the matcher's own theme, unless the stack
+        gives it less than its floor (chosen at build time); and otherwise an open invitation."""
         probs = self.intent_heads[language].proba(f.vector, f.spelling)
         stack = self.stack_heads[language]
         t = stack.meta.get("thresholds", {})
         return decide_intent(probs, stack.proba(stack_features(probs, words)), self._commands[language],
-                             t.get("theme", 0.0), matched, command_bars(t))
+                             t.get("theme", 0.0), matched, command_bars(t), float(t.get("matched_floor", 0.0)))
 
 
 def safety_vote(linear: np.ndarray, net: np.ndarray, near: np.ndarray) -> np.ndarray:
@@ -204,10 +204,13 @@ def command_bars(thresholds: dict) -> tuple[float, float]:
 
 
 def decide_intent(probs: np.ndarray, stacked: np.ndarray, commands: np.ndarray, theme_threshold: float,
-                  matched: str | None, bars: tuple[float, float] = (COMMAND_ALONE, COMMAND_ALONE)) -> Intent:
+                  matched: str | None, bars: tuple[float, float] = (COMMAND_ALONE, COMMAND_ALONE),
+                  floor: float = 0.0) -> Intent:
     """Meaning.intent's rule on the heads' probabilities (INTENTS order): Haven's decision,
     and the one scripts/build_heads.py reports on its validation rows. `bars`: what the
-    head needs for a command the matcher did not hear, "stop" first."""
+    head needs for a command the matcher did not hear, "stop" first. `floor`: the least
+    the stack must give the matcher's theme for it to be said (below it, the word matched
+    but the sentence is about something else: "did the Lakers win" is not `blame`)."""
     best = int(np.argmax(probs))
     label = INTENTS[best]
     if label.startswith("command:") and probs[best] >= (bars[0] if label == "command:stop" else bars[1]):
@@ -217,7 +220,7 @@ def decide_intent(probs: np.ndarray, stacked: np.ndarray, commands: np.ndarray, 
     label, prob = INTENTS[best], float(p[best])
     if label != FALLBACK and (prob >= theme_threshold or label == matched):
         return Intent(label, prob)
-    if matched is not None:
+    if matched is not None and p[INTENTS.index(matched)] >= floor:
         return Intent(matched, float(p[INTENTS.index(matched)]))
     return Intent(FALLBACK, prob)
 

@@ -352,7 +352,9 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
     head_v = predict(head_t, x[val], sp[val])
     pv = predict(stack_t, stack_features(head_v, words[val]), None)
     bars = _command_bars(head_v, y[val], words[val])
-    thresholds = {"theme": _give_way(head_v, pv, y[val], _matched(words[val]), command_bars(bars)), **bars}
+    theme = _give_way(head_v, pv, y[val], _matched(words[val]), command_bars(bars))
+    floor = _matched_floor(head_v, pv, y[val], _matched(words[val]), theme, command_bars(bars))
+    thresholds = {"theme": theme, "matched_floor": floor, **bars}
     if report:
         _report_intent(language, pv, y[val], thresholds, head_v, words[val])
 
@@ -379,6 +381,25 @@ def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: li
             if label in THEMES:
                 value += 1.0 if label == INTENTS[truth] else -THEME_COST
         if value > best_v:
+            best_t, best_v = float(t), value
+    return round(best_t, 2)
+
+
+def _matched_floor(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: list[str | None],
+                   theme: float, bars: tuple[float, float]) -> float:
+    """The least stacked probability the word matcher's theme needs to be said, when the stack
+    itself is unsure: chosen like the give-way threshold (right themes minus THEME_COST x wrong
+    ones, an invitation counting as neither), from 0 (always the matcher's) up to 0.3; a tie
+    keeps the lower floor."""
+    commands = np.array([c.startswith("command:") for c in INTENTS])
+    best_t, best_v = 0.0, -1e9
+    for t in np.arange(0.0, 0.301, 0.01):
+        value = 0.0
+        for h, p, m, truth in zip(head_probs, pv, matched, y):
+            label = decide_intent(h, p, commands, theme, m, bars, float(t)).label
+            if label in THEMES:
+                value += 1.0 if label == INTENTS[truth] else -THEME_COST
+        if value > best_v + 1e-9:
             best_t, best_v = float(t), value
     return round(best_t, 2)
 
@@ -419,7 +440,8 @@ def _report_intent(language, pv, yv, thresholds, head_probs, words) -> None:
     with the matcher's own theme read from its numbers) on the validation rows."""
     commands = np.array([c.startswith("command:") for c in INTENTS])
     bars = command_bars(thresholds)
-    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m, bars).label)
+    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m, bars,
+                                                    thresholds["matched_floor"]).label)
                         for h, p, m in zip(head_probs, pv, _matched(words))])
     print(f"intent ({language}), validation fifth, n={len(yv)}: head alone {np.mean(head_probs.argmax(1) == yv):.1%}, "
           f"stacked {np.mean(pv.argmax(1) == yv):.1%}, as Haven decides {np.mean(decided == yv):.1%} "

@@ -139,6 +139,30 @@ def test_a_command_only_the_meaning_head_hears_must_clear_its_bar():
     assert decide_intent(head("command:repeat", 0.45), stacked, commands, 0.5, None, bars).label == "alone"
 
 
+def test_the_matchers_theme_needs_the_stacks_floor():
+    """decide_intent on made-up probabilities: when the stack is unsure, the word matcher's
+    theme is said only if the stack gives it at least the floor; below, an invitation."""
+    commands = np.array([c.startswith("command:") for c in INTENTS])
+    probs = np.full(len(INTENTS), 1 / len(INTENTS))
+    stacked = np.zeros(len(INTENTS))
+    stacked[INTENTS.index("fallback")], stacked[INTENTS.index("blame")] = 0.9, 0.1
+    assert decide_intent(probs, stacked, commands, 0.5, "blame", floor=0.05).label == "blame"
+    assert decide_intent(probs, stacked, commands, 0.5, "blame", floor=0.2).label == "fallback"
+    assert decide_intent(probs, stacked, commands, 0.5, None, floor=0.0).label == "fallback"
+
+
+@pytest.mark.parametrize("language,text,matched", [
+    ("en", "who won the match last night?", "blame"),
+    ("nl", "is de bakker morgen open?", "unreachable"),
+])
+def test_a_matched_word_in_small_talk_gets_an_invitation(language, text, matched):
+    """The shipped floors: one matched word ("won", "open") does not make small talk a theme."""
+    responder = Responder(language)
+    assert responder.matchers[language].theme(text).id == matched  # the word matcher alone is wrong
+    assert shared_meaning().stack_heads[language].meta["thresholds"]["matched_floor"] > 0
+    assert responder.respond(text, Conversation(), language).kind == "fallback"
+
+
 def test_shipped_command_bars_guard_stop_at_least_as_well_as_the_rest():
     """The build chose the bars on validation rows with a wrong "stop" costing more."""
     for language in ("en", "nl"):
