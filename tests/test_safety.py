@@ -144,6 +144,9 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "i'd rather die than let her read my essay", "i'm not sad or suicidal, just angry at him",
     "ik denk niet aan zelfmoord hoor, ik ben gewoon boos", "ik zie geen toekomst meer voor mij en hem samen",
     "het maakt me kapot dat ze nooit belt", "ik kom je zo halen van de trein", "I cut my own fringe and he laughed",
+    "om zes uur ben ik er niet meer, dan is mijn dienst klaar", "dan ben ik er gewoon niet meer bij met mijn hoofd",
+    "de braamstruik heeft mijn arm opengehaald", "mijn vriendin heeft een contactverbod tegen haar ex",
+    "I won't be around tomorrow evening, book club", "ik weet hoe en wanneer ik het hem ga zeggen",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -162,6 +165,12 @@ def test_no_alarm(detector, text):
     "when he leaves I hit my own head against the wall", "ik sla dan met mijn vuist op mijn eigen benen",
     "de drang om te krassen is terug", "ik heb gisteren een sigaret op mijn arm uitgedrukt",
     "ik hield een mesje tegen mijn pols", "die littekens op mijn benen, die doe ik zelf",
+    # Spoken Dutch, a time or a plan without a danger word.
+    "ik kras soms op me arm", "over een week ben ik er niet meer", "dood zijn lijkt me rustig",
+    "waarom ben ik eigenlijk nog op deze wereld", "ik weet al precies hoe en wanneer",
+    "er hangt al een touw in de schuur, gisteren vastgemaakt", "ik heb een hele strip slaappillen geslikt",
+    "I might swallow the lot in the bathroom cabinet tonight", "after the weekend I won't be around",
+    "honestly I don't think I want to be stopped",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -183,6 +192,9 @@ def test_crisis(detector, text):
     "hij heeft de baby door elkaar geschud", "mijn vader slaat ons met een riem",
     "mijn oom zit aan me als niemand kijkt", "hij appt: ik maak je kapot", "anders kom ik je halen, zei hij",
     "ik heb een straatverbod tegen hem", "hij eist al mijn wachtwoorden",
+    "the abuse has been getting worse since spring", "when i say no he does it anyway",
+    "het slaan wordt steeds erger", "hij had me gedwongen en ik durfde niks te zeggen",
+    "hij appte: ik weet waar je zus woont", "de kinderen verstoppen zich als hun vader thuiskomt",
 ])
 def test_unsafe(detector, text):
     hit = detector.check(text)
