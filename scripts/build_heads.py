@@ -372,17 +372,8 @@ def _give_way(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: li
     open invitation), chosen with Haven's own rule (meaning.decide_intent): the one that
     maximises right themes minus THEME_COST x wrong ones. A row left to an invitation counts
     as neither; a command or an invitation decided alike at every threshold changes nothing."""
-    commands = np.array([c.startswith("command:") for c in INTENTS])
-    best_t, best_v = 0.0, -1e9
-    for t in np.arange(0.0, 0.95, 0.01):
-        value = 0.0
-        for h, p, m, truth in zip(head_probs, pv, matched, y):
-            label = decide_intent(h, p, commands, float(t), m, bars).label
-            if label in THEMES:
-                value += 1.0 if label == INTENTS[truth] else -THEME_COST
-        if value > best_v:
-            best_t, best_v = float(t), value
-    return round(best_t, 2)
+    return _best(np.arange(0.0, 0.95, 0.01),
+                 lambda t: _theme_value(head_probs, pv, y, matched, bars, theme=t, floor=0.0))
 
 
 def _matched_floor(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matched: list[str | None],
@@ -391,16 +382,28 @@ def _matched_floor(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matche
     itself is unsure: chosen like the give-way threshold (right themes minus THEME_COST x wrong
     ones, an invitation counting as neither), from 0 (always the matcher's) up to 0.3; a tie
     keeps the lower floor."""
+    return _best(np.arange(0.0, 0.301, 0.01),
+                 lambda t: _theme_value(head_probs, pv, y, matched, bars, theme=theme, floor=t))
+
+
+def _theme_value(head_probs, pv, y, matched, bars, *, theme: float, floor: float) -> float:
+    """Right themes minus THEME_COST x wrong ones, as Haven decides (meaning.decide_intent)."""
     commands = np.array([c.startswith("command:") for c in INTENTS])
+    value = 0.0
+    for h, p, m, truth in zip(head_probs, pv, matched, y):
+        label = decide_intent(h, p, commands, theme, m, bars, floor).label
+        if label in THEMES:
+            value += 1.0 if label == INTENTS[truth] else -THEME_COST
+    return value
+
+
+def _best(candidates: np.ndarray, value) -> float:
+    """The first candidate (a tie keeps the earlier, lower one) with the highest value."""
     best_t, best_v = 0.0, -1e9
-    for t in np.arange(0.0, 0.301, 0.01):
-        value = 0.0
-        for h, p, m, truth in zip(head_probs, pv, matched, y):
-            label = decide_intent(h, p, commands, theme, m, bars, float(t)).label
-            if label in THEMES:
-                value += 1.0 if label == INTENTS[truth] else -THEME_COST
-        if value > best_v + 1e-9:
-            best_t, best_v = float(t), value
+    for t in candidates:
+        v = value(float(t))
+        if v > best_v:
+            best_t, best_v = float(t), v
     return round(best_t, 2)
 
 
