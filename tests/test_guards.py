@@ -16,6 +16,9 @@ from conftest import ROOT, assert_one_line_error, haven_here
 
 def _unlimited_cores():
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    # A shell starting the tests in the background (`pytest &`) makes them ignore SIGQUIT, and
+    # the child would inherit that and never quit: give it SIGQUIT's default action (a core).
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def _quit_after_first_line(cmd: list[str], cwd) -> int:
@@ -27,7 +30,12 @@ def _quit_after_first_line(cmd: list[str], cwd) -> int:
     proc.stdin.flush()
     assert proc.stdout.readline()  # it is running, past start-up
     proc.send_signal(signal.SIGQUIT)
-    return proc.wait()
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{cmd[-1]!r} did not quit on SIGQUIT within 60 s") from None
 
 
 def _cores(folder) -> list[str]:
