@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 
@@ -22,18 +23,15 @@ import sys
 _ALSA_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
                                  ctypes.c_char_p)
 _silent_handler = None  # kept referenced for the life of the process: alsa-lib holds a pointer to it
-_no_alsa = False  # looked for once: find_library runs ldconfig, and every use of sound asks here
 
 
+@functools.cache  # once per process: find_library runs ldconfig, and every use of sound asks here
 def silence_alsa() -> bool:
     """alsa-lib's error messages go nowhere from now on; False where there is no alsa-lib."""
-    global _silent_handler, _no_alsa
-    if _silent_handler is not None or _no_alsa:
-        return not _no_alsa
+    global _silent_handler
     try:
         lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
     except OSError:
-        _no_alsa = True
         return False
     handler = _ALSA_HANDLER(lambda *_: None)
     lib.snd_lib_error_set_handler(handler)
