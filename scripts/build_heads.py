@@ -89,6 +89,7 @@ THEME_COST = 1.0
 # saying "go on".
 STOP_COST = 4.0
 COMMAND_COST = 1.0
+IS_COMMAND = np.array([c.startswith("command:") for c in INTENTS])  # decide_intent's mask
 
 
 @dataclass(frozen=True)
@@ -352,8 +353,9 @@ def build_intent(language: str, rows: list[Row], vecs: np.ndarray, spell, report
     head_v = predict(head_t, x[val], sp[val])
     pv = predict(stack_t, stack_features(head_v, words[val]), None)
     bars = _command_bars(head_v, y[val], words[val])
-    theme = _give_way(head_v, pv, y[val], _matched(words[val]), command_bars(bars))
-    floor = _matched_floor(head_v, pv, y[val], _matched(words[val]), theme, command_bars(bars))
+    matched, bar_pair = _matched(words[val]), command_bars(bars)
+    theme = _give_way(head_v, pv, y[val], matched, bar_pair)
+    floor = _matched_floor(head_v, pv, y[val], matched, theme, bar_pair)
     thresholds = {"theme": theme, "matched_floor": floor, **bars}
     if report:
         _report_intent(language, pv, y[val], thresholds, head_v, words[val])
@@ -388,10 +390,9 @@ def _matched_floor(head_probs: np.ndarray, pv: np.ndarray, y: np.ndarray, matche
 
 def _theme_value(head_probs, pv, y, matched, bars, *, theme: float, floor: float) -> float:
     """Right themes minus THEME_COST x wrong ones, as Haven decides (meaning.decide_intent)."""
-    commands = np.array([c.startswith("command:") for c in INTENTS])
     value = 0.0
     for h, p, m, truth in zip(head_probs, pv, matched, y):
-        label = decide_intent(h, p, commands, theme, m, bars, floor).label
+        label = decide_intent(h, p, IS_COMMAND, theme, m, bars, floor).label
         if label in THEMES:
             value += 1.0 if label == INTENTS[truth] else -THEME_COST
     return value
@@ -441,9 +442,8 @@ def _matched(words: np.ndarray) -> list[str | None]:
 def _report_intent(language, pv, yv, thresholds, head_probs, words) -> None:
     """Accuracy of the head alone, the stack alone, and Haven's decision (meaning.decide_intent,
     with the matcher's own theme read from its numbers) on the validation rows."""
-    commands = np.array([c.startswith("command:") for c in INTENTS])
     bars = command_bars(thresholds)
-    decided = np.array([INTENTS.index(decide_intent(h, p, commands, thresholds["theme"], m, bars,
+    decided = np.array([INTENTS.index(decide_intent(h, p, IS_COMMAND, thresholds["theme"], m, bars,
                                                     thresholds["matched_floor"]).label)
                         for h, p, m in zip(head_probs, pv, _matched(words))])
     print(f"intent ({language}), validation fifth, n={len(yv)}: head alone {np.mean(head_probs.argmax(1) == yv):.1%}, "
