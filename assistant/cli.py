@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        forget_stop_signals()
+        forget_stop_signals(keep_watching=argv is None)  # argv None: `haven` itself, which exits next
         try:
             sys.stdout.flush()
             print_last(sys.stderr)  # after a crisis or unsafe reply: the numbers are the last lines

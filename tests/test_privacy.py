@@ -163,8 +163,10 @@ class Running:
     """A `haven listen --json` subprocess whose events arrive on a queue as they are printed."""
 
     def __init__(self, *args, env: dict, cwd: Path):
+        # faulthandler: a hang is ended with SIGABRT, which then prints every thread's stack
         self.proc = subprocess.Popen([sys.executable, "-m", "assistant", "listen", "--json", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                                     env={**env, "PYTHONFAULTHANDLER": "1"})
         self.events: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -189,11 +191,19 @@ class Running:
 
     def finish(self, sig: int, timeout: float = 60) -> tuple[int, str]:
         self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(30)
+            raise AssertionError(f"haven did not end {timeout} s after {signal.Signals(sig).name}; "
+                                 f"its threads:\n{self.proc.stderr.read()[-6000:]}") from None
         self._reader.join(10)
         while not self.events.empty():
             self.seen.append(self.events.get())
-        return code, self.proc.stderr.read()
+        stderr = self.proc.stderr.read()
+        assert "still stopping" not in stderr, stderr  # the watchdog ended a hang: still a bug
+        return code, stderr
 
     def replies(self) -> list[dict]:
         return [e for e in self.seen if e["event"] == "reply"]

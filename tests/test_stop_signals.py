@@ -97,3 +97,46 @@ def test_a_signal_ignored_before_haven_started_stays_ignored(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert err.strip().splitlines()[-1] == "haven: stopped (SIGTERM)"
+
+
+# A test double for a library that never returns from its cleanup, as a sound stack stuck in
+# stopping a stream does: the stop signal's exception is caught and the main thread waits for good.
+HANGING_CLEANUP = """
+import signal, threading, time
+from assistant import errors
+errors.STOP_GRACE_S = 1.0
+signal.signal(signal.SIGTERM, errors.on_stop_signal)
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    threading.Event().wait()
+"""
+
+
+def test_a_stop_signal_ends_haven_even_when_its_cleanup_hangs():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-c", HANGING_CLEANUP], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    [line] = err.splitlines()  # one line, no traceback, and where it waited
+    assert line.startswith("haven: still stopping 1 s after the signal (waiting at threading.py:"), line
+    assert "in wait" in line and line.endswith("ended without waiting longer")
+
+
+def test_a_stop_that_ends_in_time_leaves_no_watchdog_behind():
+    import threading
+
+    with stop_handlers(), pytest.raises(Terminated):
+        on_stop_signal(signal.SIGTERM, None)
+    assert not [t for t in threading.enumerate() if t.name == "haven-stop-watchdog" and t.is_alive()]
