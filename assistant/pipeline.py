@@ -47,14 +47,17 @@ class Stages:
         try:
             if voice is not None:
                 voice.start()  # the worker process starts while the model loads
-            # Three loads side by side on two cores: whisper (native code, the GIL let go) in
-            # one thread, the sentence encoder in another, and the prompts and the compiled
-            # safety rules (pure Python) here. A bad prompts file still stops Haven in about a
-            # second, without waiting for the model.
+            # Whisper is loaded first, alone (its imports hold the GIL), and warmed on a thread
+            # (native code, the GIL let go) while the sentence encoder loads on another and the
+            # prompts and safety rules compile here (both pure Python). Its warm-up is then over
+            # before the encoder's tokenizer peaks: peak memory about 30 MB lower than with all
+            # three loads started at once, start-up the same (benchmarks/latency.py). A bad
+            # prompts file still stops Haven in about a second.
+            transcriber = Transcriber(resolve_model(settings.model), language)
+            warm = _in_thread(transcriber.warm_up)
             meaning = _in_thread(shared_meaning)
-            model = _in_thread(lambda: _warm(Transcriber(resolve_model(settings.model), language)))
             check_prompts(region=settings.region)
-            transcriber = model.result()
+            warm.result()
             responder = Responder(language, region=settings.region,
                                   meaning=meaning.result())  # a ModelError here stops Haven
             if voice is not None:
@@ -70,11 +73,6 @@ class Stages:
     def close(self) -> None:
         if self.voice is not None:
             self.voice.close()
-
-
-def _warm(transcriber):
-    transcriber.warm_up()
-    return transcriber
 
 
 def _in_thread(job) -> Future:
