@@ -46,7 +46,7 @@ class HungUp(KeyboardInterrupt):
     exit_code = 129
 
 
-_stopping: list[KeyboardInterrupt] = []
+_stopped: KeyboardInterrupt | None = None  # the first stop signal's exception: it decides the exit code
 
 # A stop signal ends Haven within this long even if closing hangs in native code (a sound
 # stack that never returns from stopping a stream is a known PortAudio/ALSA-pulse failure).
@@ -58,8 +58,10 @@ _watchdog: threading.Timer | None = None
 def on_stop_signal(signum, frame):
     """Ctrl-C, SIGTERM and SIGHUP: raised in the main thread, so that a command ends the way
     Ctrl-C ends it, and remembered for raise_if_stopped."""
+    global _stopped
     error = {signal.SIGTERM: Terminated, signal.SIGHUP: HungUp}.get(signum, KeyboardInterrupt)()
-    _stopping.append(error)
+    if _stopped is None:
+        _stopped = error
     _watch_the_stop(getattr(error, "exit_code", 130))
     raise error
 
@@ -94,15 +96,15 @@ def raise_if_stopped() -> None:
     handler between any two bytecodes of the main thread, so its exception can land in code
     that drops it (a library's catch-all, a __del__); a loop that asks here once a frame
     still ends when told to."""
-    if _stopping:
-        raise _stopping[0]
+    if _stopped is not None:
+        raise _stopped
 
 
 def forget_stop_signals(keep_watching: bool = False) -> None:
     """A new command starts clean. keep_watching: the process is about to exit, and the
     watchdog of a stop still covers what runs at exit (thread joins, PortAudio's atexit)."""
-    global _watchdog
-    _stopping.clear()
+    global _stopped, _watchdog
+    _stopped = None
     if _watchdog is not None and not keep_watching:
         _watchdog.cancel()
         _watchdog.join(1.0)  # it wakes at once on cancel
