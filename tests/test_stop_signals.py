@@ -140,3 +140,31 @@ def test_a_stop_that_ends_in_time_leaves_no_watchdog_behind():
     with stop_handlers(), pytest.raises(Terminated):
         on_stop_signal(signal.SIGTERM, None)
     assert not [t for t in threading.enumerate() if t.name == "haven-stop-watchdog" and t.is_alive()]
+
+
+def test_a_signal_due_as_the_journal_holds_signals_leaves_them_unblocked(monkeypatch):
+    """The journal holds Ctrl-C, SIGTERM and SIGHUP while it writes an entry. A signal that
+    arrives just as it blocks them has its handler run by that very call, whose exception must
+    not leave the three blocked for good (later Ctrl-Cs would then do nothing). A signal landing
+    between two system calls cannot be timed from a test, so the test double here is
+    pthread_sigmask itself: the real call, then the exception a due handler raises."""
+    from assistant import journal
+
+    real = signal.pthread_sigmask
+
+    def block_then_interrupt(how, mask):
+        result = real(how, mask)
+        if how == signal.SIG_BLOCK and signal.SIGTERM in set(mask):
+            raise Terminated()
+        return result
+
+    before = real(signal.SIG_BLOCK, [])
+    monkeypatch.setattr(journal.signal, "pthread_sigmask", block_then_interrupt)
+    try:
+        with pytest.raises(Terminated):
+            with journal._signals_held():
+                pytest.fail("the block ran on after the signal")
+    finally:
+        monkeypatch.undo()
+        after = real(signal.SIG_SETMASK, before)  # whatever happened, this test leaves the mask as it was
+    assert after == before, f"left blocked: {sorted(s.name for s in after - before)}"
