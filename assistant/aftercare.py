@@ -4,8 +4,9 @@ Three small jobs, with every word in prompts/LANG/aftercare.toml:
 
 - hear the answer to what Haven just asked (yes, no, "I'm safe", "I called someone",
   "I don't know"): once, on the next utterance only, so nothing loops;
-- the direct check when the safety layer is unsure ("Are you thinking about ending
-  your life?"): Responder asks, and routes the answer here;
+- the direct questions when the safety layer is unsure ("Are you thinking about ending
+  your life?", "Are you afraid that someone will hurt you?"): Responder asks, and
+  routes the answer here;
 - the helplines for the person's region (helplines.py) filled into every template,
   and the goodbye that keeps them after a crisis or an unsafe reply.
 
@@ -28,9 +29,11 @@ FILE_NAME = "aftercare.toml"
 ANSWERS = ("called", "safe", "unsure", "no", "yes")  # in precedence: "no, I'm safe" is safe
 SHORT = ("unsure", "no", "yes")  # only a short answer is an answer: "yes he never listens" is not
 MAX_ANSWER_WORDS = 8
-# step -> what is said for each answer (the check's "yes" is the crisis reply itself)
+# step -> what is said for each answer (a check's "yes" is the crisis or unsafe reply itself)
 STEPS = {"after_crisis": ("yes", "no", "safe", "called", "unsure", "checkin"), "check": ("question", "no", "unclear"),
-         "goodbye": ("crisis", "unsafe")}
+         "check_unsafe": ("question", "no", "unclear"), "goodbye": ("crisis", "unsafe")}
+# What a direct question asks about -> its step: ending one's life, or someone hurting them.
+CHECKS = {"crisis": "check", "unsafe": "check_unsafe"}
 _REGION_KEYS = {"emergency_name", "advice", "heading", "emergency", "unknown"}
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?] ))[a-z]")

@@ -71,11 +71,13 @@ class Features:
 @dataclass(frozen=True)
 class Bands:
     """Where the safety bands start: an alarm at crisis or unsafe at or above its bar, else
-    the direct question at crisis + unsure at or above `check`."""
+    the direct question about ending one's life at crisis + unsure at or above `check`, else
+    the direct question about their safety at unsafe at or above `check_unsafe`."""
 
     crisis: float
     unsafe: float
     check: float
+    check_unsafe: float
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class SafetyJudgement:
     band: str
     """'alarm', 'check' or 'clear'."""
     kind: str | None
-    """For an alarm: 'crisis' or 'unsafe'."""
+    """For an alarm, what it is: 'crisis' or 'unsafe'; for a check, what is asked about."""
     crisis: float
     """The head's probability of a crisis (for --json and tests)."""
     unsafe: float
@@ -140,9 +142,10 @@ class Meaning:
                           for lang, head in self.stack_heads.items()}
         try:
             t = self.safety_head.meta["thresholds"]
-            self.shared = Bands(float(t["alarm_crisis"]), float(t["alarm_unsafe"]), float(t["check"]))
+            self.shared = Bands(float(t["alarm_crisis"]), float(t["alarm_unsafe"]), float(t["check"]),
+                                float(t["check_unsafe"]))
             # Per language, the alarm bars chosen on that language's retired blind sets
-            # (scripts/build_heads.py, "calibrate"); the check band is shared.
+            # (scripts/build_heads.py, "calibrate"); the check bands are shared.
             self.bands = {lang: replace(self.shared, crisis=float(t["by_language"][lang]["alarm_crisis"]),
                                         unsafe=float(t["by_language"][lang]["alarm_unsafe"]))
                           for lang in languages}
@@ -172,7 +175,9 @@ class Meaning:
         if unsafe >= bands.unsafe:
             return SafetyJudgement("alarm", "unsafe", crisis, unsafe, concern)
         if concern >= bands.check:
-            return SafetyJudgement("check", None, crisis, unsafe, concern)
+            return SafetyJudgement("check", "crisis", crisis, unsafe, concern)
+        if unsafe >= bands.check_unsafe:
+            return SafetyJudgement("check", "unsafe", crisis, unsafe, concern)
         return SafetyJudgement("clear", None, crisis, unsafe, concern)
 
     def intent(self, f: Features, words: np.ndarray, language: str, matched: str | None = None) -> Intent:

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.aftercare import Aftercare
+from assistant.aftercare import CHECKS, Aftercare
 from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
@@ -73,9 +73,9 @@ class Conversation:
     """The local hour the replies are said at (None: now); "tonight" only in the evening."""
     # The safety flow (aftercare.py):
     pending: str | None = None
-    """What Haven just asked, heard on the next utterance only: 'after_crisis' or 'check'."""
+    """What Haven just asked, heard on the next utterance only: 'after_crisis', or one of CHECKS."""
     keep_numbers: str | None = None
-    """'crisis' or 'unsafe' once such a reply (or the check) was given: the goodbye keeps the numbers."""
+    """'crisis' or 'unsafe' once such a reply (or its check) was given: the goodbye keeps the numbers."""
     reassured: bool = False
     """The person said they are safe or called someone: no "are you safe?" again."""
     region_advised: bool = False
@@ -146,13 +146,14 @@ class Responder:
             hit = None
         pending, conv.pending = conv.pending, None  # an answer is heard once: nothing loops
         if hit is not None and hit.kind == "check":
-            if conv.safety_mode or pending == "check":
+            if conv.safety_mode or pending in CHECKS.values():
                 hit = None  # already in safety mode, or just asked: the check-in or the answer below
             else:
-                return self._safety_reply("check", text, conv, language, hit.score, ("check", "question"))
+                return self._safety_reply("check", text, conv, language, hit.score, CHECKS[hit.about])
         answer = self.aftercare.answer(text, language) if pending and hit is None else None
-        if pending == "check" and answer == "yes":
-            hit = SafetyHit("crisis", 1.0, text, language, "yes to the direct check")
+        if pending in CHECKS.values() and answer == "yes":
+            kind = next(about for about, step in CHECKS.items() if step == pending)
+            hit = SafetyHit(kind, 1.0, text, language, "yes to the direct question")
         if hit is not None:
             conv.safety_mode = conv.safety_mode or hit.kind == "crisis"
             return self._safety_reply(hit.kind, text, conv, language, hit.score)
@@ -163,7 +164,7 @@ class Responder:
             return Reply(text, language, "command", None, label, said, score,
                          "safety" if conv.safety_mode else "normal")
 
-        if pending is not None and (answer is not None or pending == "check"):
+        if pending is not None and (answer is not None or pending in CHECKS.values()):
             return self._answer(pending, answer, text, conv, language)
 
         if conv.safety_mode:
@@ -213,23 +214,25 @@ class Responder:
         return "reflection", decided.label, score
 
     def _safety_reply(self, kind: str, text: str, conv: Conversation, language: str, score: float,
-                      step: tuple[str, str] | None = None) -> Reply:
-        """A crisis, unsafe or check reply, its numbers filled in for the person's region."""
-        lines = self.aftercare.lines(*step, language) if step else self.safety.replies(kind, language)
-        said = self.aftercare.fill(conv.pick(f"{language}:{kind}", lines), language)
+                      check: str | None = None) -> Reply:
+        """A crisis, unsafe or check reply, its numbers filled in for the person's region;
+        `check` is the aftercare step whose question a check asks (one of CHECKS)."""
+        lines = self.aftercare.lines(check, "question", language) if check else self.safety.replies(kind, language)
+        said = self.aftercare.fill(conv.pick(f"{language}:{check or kind}", lines), language)
         advice = self.aftercare.advice(language)
         if advice and kind != "check" and not conv.region_advised:
             said, conv.region_advised = f"{said} {advice}", True
-        conv.pending = {"crisis": "after_crisis", "check": "check"}.get(kind)
+        conv.pending = check or {"crisis": "after_crisis"}.get(kind)
         if conv.keep_numbers != "crisis":
-            conv.keep_numbers = "crisis" if kind in ("crisis", "check") else "unsafe"
+            conv.keep_numbers = "unsafe" if kind == "unsafe" or check == CHECKS["unsafe"] else "crisis"
         return Reply(text, language, kind, None, None, said, score * 100,
                      "safety" if conv.safety_mode else "normal")
 
     def _answer(self, pending: str, answer: str | None, text: str, conv: Conversation, language: str) -> Reply:
-        """The answer to the breathing offer after a crisis, or to the direct check."""
-        if pending == "check":
-            key = "no" if answer == "no" else "unclear"
+        """The answer to the breathing offer after a crisis, or to a direct question."""
+        if pending in CHECKS.values():
+            # "I'm safe" answers the question about their safety, not the one about suicide.
+            key = "no" if answer == "no" or (pending == CHECKS["unsafe"] and answer == "safe") else "unclear"
         else:
             key = answer
             conv.reassured = conv.reassured or answer in ("safe", "called")

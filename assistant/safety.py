@@ -87,6 +87,9 @@ class SafetyHit:
     """The pattern from safety.toml that matched, as written there."""
     by: str = "rules"
     """"rules" (safety.toml) or "meaning" (the encoder's safety head)."""
+    about: str = ""
+    """For a check, what Haven asks about: "crisis" (ending one's life) or "unsafe" (someone
+    hurting them)."""
 
 
 @dataclass
@@ -488,7 +491,8 @@ class SafetyDetector:
             score = judged.crisis if judged.kind == "crisis" else judged.unsafe
             return SafetyHit(judged.kind, round(score, 2), "", by="meaning")
         if judged.band == "check":
-            return SafetyHit("check", round(judged.concern, 2), "", by="meaning")
+            score = judged.concern if judged.kind == "crisis" else judged.unsafe
+            return SafetyHit("check", round(score, 2), "", by="meaning", about=judged.kind)
         return None
 
     def with_meaning(self, meaning) -> "SafetyDetector":
@@ -563,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     m = detector.meaning
     for lang, b in m.bands.items():
         print(f"meaning's thresholds ({lang}): alarm at crisis >= {b.crisis} or unsafe >= {b.unsafe}, "
-              f"check at crisis + unsure >= {b.check}")
+              f"check at crisis + unsure >= {b.check}, else at unsafe >= {b.check_unsafe}")
     from assistant.language import guess_language
     from assistant.library import language_pack
 
@@ -573,12 +577,12 @@ def main(argv: list[str] | None = None) -> int:
         hit = detector.check(text, language)
         judged = detector.meaning.safety(detector.meaning.features(text), language)
         print(f"  heard as ({language}): {detector.prepared(text)}")
-        print(f"  meaning: {judged.band} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
+        print(f"  meaning: {judged.band}{f' about {judged.kind}' if judged.band == 'check' else ''} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
               f"concern {judged.concern:.2f})")
         if hit and hit.by == "rules":
             print(f"{hit.kind} {hit.score} [{hit.language}] {hit.match!r}\n  pattern: {hit.pattern}")
         elif hit:
-            print(f"{hit.kind} {hit.score} (meaning)")
+            print(f"{hit.kind}{f' about {hit.about}' if hit.about else ''} {hit.score} (meaning)")
         else:
             print("no alarm")
     return 0

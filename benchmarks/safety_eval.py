@@ -11,7 +11,8 @@ in the third column (scripts/asr_roundtrip.py). Per kind it prints:
 
 - crisis / unsafe: recall of an alarm of the right kind (an alarm of the other kind
   is a miss: the reply would be the wrong one), and, beside it, "alarm or check":
-  the share that at least got the direct question;
+  the share that at least got the direct question about it (ending one's life, or
+  someone hurting them);
 - every other kind: false alarms (an alarm on a row that is not a crisis or unsafe)
   and checks (the direct question asked where none was needed).
 """
@@ -89,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     alarm = hit is not None and hit.kind in ALARMS
                 check = hit is not None and hit.kind == "check"
+                right_check = check and hit.about == kind  # the question about what it is
                 counts[kind][reader][0] += alarm
-                counts[kind][reader][1] += alarm or check if kind in ALARMS else check
+                counts[kind][reader][1] += alarm or right_check if kind in ALARMS else check
             both = got["both"]
             if kind in ALARMS and not (both and both.kind == kind):
                 problems.append((name, f"MISS {kind}", both, text))

@@ -66,6 +66,9 @@ ALARM_RATE = 0.01   # clear validation rows that may raise an alarm (the issue's
                     # hard negatives, and the rules alone already alarm on some of them)
 CHECK_RATE = 0.015  # clear validation rows that may be asked the direct question: half the issue's
                     # 3 %, since at 3 % a plain "ik voel me zo alleen" was asked about suicide
+CHECK_UNSAFE_RATE = 0.01  # and, beyond the unsafe alarm's ALARM_RATE, the direct question about
+                          # their safety ("are you afraid of what they might do?"): together with
+                          # CHECK_RATE within the 3 %
 # The retired blind sets (written by people who never saw the training rows; their misses have
 # been read, so they are development data now), and what a language's alarm bars may cost on
 # them: half the 1 % bound, the other half left for sets not yet seen. A bar never goes
@@ -241,6 +244,7 @@ def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tupl
         "alarm_crisis": threshold_for_rate(p[clear, c], ALARM_RATE),
         "alarm_unsafe": threshold_for_rate(p[clear, u], ALARM_RATE),
         "check": threshold_for_rate(p[clear, c] + p[clear, a], CHECK_RATE),
+        "check_unsafe": threshold_for_rate(p[clear, u], ALARM_RATE + CHECK_UNSAFE_RATE),
     }
     thresholds = {k: round(max(v, 0.05), 4) for k, v in thresholds.items()}
     if report:
@@ -313,7 +317,7 @@ def _report_safety(rows: list[Row], yv: np.ndarray, p: np.ndarray, t: dict) -> N
     fired = np.array([rules.check(r.text) is not None for r in rows])
     c, u, a = (SAFETY_CLASSES.index(k) for k in ("crisis", "unsafe", "ambiguous"))
     alarm = (p[:, c] >= t["alarm_crisis"]) | (p[:, u] >= t["alarm_unsafe"])
-    check = (p[:, c] + p[:, a]) >= t["check"]
+    check = ((p[:, c] + p[:, a]) >= t["check"]) | (p[:, u] >= t["check_unsafe"])
     lang = np.array([r.language for r in rows])
     print(f"safety, validation fifth: thresholds {t}")
     print("  lang kind       n   rules  head-alarm  rules|alarm  rules|alarm|check")

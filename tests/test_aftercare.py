@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.aftercare import Aftercare
+from assistant.aftercare import CHECKS, Aftercare
 from assistant.errors import PromptsError
 from assistant.responder import Conversation, Responder
 from conftest import edit_file
@@ -19,7 +19,12 @@ UNSAFE = {"en": "he hit me last night and I'm scared to go home", "nl": "hij hee
 # detector: test_the_unsure_sentences_are_in_the_check_band keeps that true).
 UNSURE = {"en": "I can't do this anymore, I'm so tired of everything",
           "nl": "ik kan dit niet meer, ik ben alles zo moe"}
+# The same for the question about their safety: in the band between "clear" and the unsafe alarm.
+UNSURE_UNSAFE = {"en": "I told my sister I walked into a door again",
+                 "nl": "ik schrik als hij zijn hand optilt, ook als hij gewoon iets pakt"}
+UNSURE_ABOUT = {"crisis": UNSURE, "unsafe": UNSURE_UNSAFE}
 HOME = {"en": ("988", "911"), "nl": ("0800-0113", "112")}  # crisis line, emergency: US, NL
+ABUSE = {"en": "1-800-799-7233", "nl": "0800-2000"}  # the domestic-violence line: US, NL
 # Each answer, as a person might say it after the crisis reply's offer to breathe together.
 ANSWERS = {
     "en": {"yes": ["yes", "yes please", "okay let's do that", "Yeah."], "no": ["no", "no thanks", "not now"],
@@ -115,17 +120,19 @@ def checking():
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_the_unsure_sentences_are_in_the_check_band(checking, lang):
-    hit = checking[lang].safety.check(UNSURE[lang])
-    assert (hit.kind, hit.by) == ("check", "meaning")
+@pytest.mark.parametrize("about", ["crisis", "unsafe"])
+def test_the_unsure_sentences_are_in_the_check_band(checking, lang, about):
+    hit = checking[lang].safety.check(UNSURE_ABOUT[about][lang], lang)
+    assert (hit.kind, hit.by, hit.about) == ("check", "meaning", about)
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_the_check_asks_plainly(checking, care, lang):
+@pytest.mark.parametrize("about", ["crisis", "unsafe"])
+def test_the_check_asks_plainly(checking, care, lang, about):
     r, conv = checking[lang], Conversation()
-    reply = r.respond(UNSURE[lang], conv, lang)
-    assert reply.kind == "check" and reply.reply in care.lines("check", "question", lang)
-    assert conv.pending == "check" and not conv.safety_mode
+    reply = r.respond(UNSURE_ABOUT[about][lang], conv, lang)
+    assert reply.kind == "check" and reply.reply in care.lines(CHECKS[about], "question", lang)
+    assert conv.pending == CHECKS[about] and not conv.safety_mode
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
@@ -138,27 +145,48 @@ def test_yes_to_the_check_is_the_crisis_reply(checking, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_no_to_the_check_returns_gently_with_extra_care(checking, care, lang):
+def test_yes_to_the_question_about_safety_is_the_unsafe_reply(checking, lang):
     r, conv = checking[lang], Conversation()
-    r.respond(UNSURE[lang], conv, lang)
-    reply = r.respond(ANSWERS[lang]["no"][0], conv, lang)
-    assert (reply.kind, reply.answer, reply.mode) == ("aftercare", "no", "normal")
-    assert reply.reply in care.lines("check", "no", lang)
-    # Reflections go on; the goodbye keeps the number (the extra care).
-    text = {"en": "he was on his phone all through dinner again", "nl": "hij zat de hele avond op zijn telefoon"}[lang]
-    assert r.respond(text, conv, lang).kind == "reflection"
-    assert HOME[lang][0] in r.summary(conv, lang)
+    r.respond(UNSURE_UNSAFE[lang], conv, lang)
+    reply = r.respond(ANSWERS[lang]["yes"][0], conv, lang)
+    assert reply.kind == "unsafe" and ABUSE[lang] in reply.reply and HOME[lang][1] in reply.reply
+    assert conv.pending is None and not conv.safety_mode  # as after any unsafe reply
+    assert [n["number"] for n in r.numbers_kept(conv, lang)] == [ABUSE[lang], HOME[lang][1]]
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_an_unclear_answer_to_the_check_gets_the_number_kindly(checking, care, lang):
+@pytest.mark.parametrize("about", ["crisis", "unsafe"])
+def test_no_to_the_check_returns_gently_with_extra_care(checking, care, lang, about):
     r, conv = checking[lang], Conversation()
-    r.respond(UNSURE[lang], conv, lang)
+    r.respond(UNSURE_ABOUT[about][lang], conv, lang)
+    reply = r.respond(ANSWERS[lang]["no"][0], conv, lang)
+    assert (reply.kind, reply.answer, reply.mode) == ("aftercare", "no", "normal")
+    assert reply.reply in care.lines(CHECKS[about], "no", lang)
+    # Reflections go on; the goodbye keeps the number of what was asked about (the extra care).
+    text = {"en": "he was on his phone all through dinner again", "nl": "hij zat de hele avond op zijn telefoon"}[lang]
+    assert r.respond(text, conv, lang).kind == "reflection"
+    assert (HOME[lang][0] if about == "crisis" else ABUSE[lang]) in r.summary(conv, lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_im_safe_answers_the_question_about_safety_as_no(checking, care, lang):
+    r, conv = checking[lang], Conversation()
+    r.respond(UNSURE_UNSAFE[lang], conv, lang)
+    reply = r.respond(ANSWERS[lang]["safe"][0], conv, lang)
+    assert (reply.kind, reply.answer) == ("aftercare", "no")
+    assert reply.reply in care.lines("check_unsafe", "no", lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("about", ["crisis", "unsafe"])
+def test_an_unclear_answer_to_the_check_gets_the_number_kindly(checking, care, lang, about):
+    r, conv = checking[lang], Conversation()
+    r.respond(UNSURE_ABOUT[about][lang], conv, lang)
     text = {"en": "I don't really know what I think anymore", "nl": "ik weet niet meer wat ik denk"}[lang]
     reply = r.respond(text, conv, lang)
     assert (reply.kind, reply.answer) == ("aftercare", "unclear")
-    assert reply.reply in [care.fill(t, lang) for t in care.lines("check", "unclear", lang)]
-    assert HOME[lang][0] in reply.reply
+    assert reply.reply in [care.fill(t, lang) for t in care.lines(CHECKS[about], "unclear", lang)]
+    assert (HOME[lang][0] if about == "crisis" else ABUSE[lang]) in reply.reply
 
 
 # --- the goodbye keeps the number ---

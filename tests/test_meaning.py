@@ -255,7 +255,8 @@ def test_the_alarm_bars_are_those_of_the_language_spoken():
     from assistant.meaning import Bands
 
     meaning = copy.copy(shared_meaning())
-    meaning.bands = {"nl": Bands(crisis=0.0, unsafe=2.0, check=2.0), "en": Bands(crisis=2.0, unsafe=2.0, check=2.0)}
+    meaning.bands = {"nl": Bands(crisis=0.0, unsafe=2.0, check=2.0, check_unsafe=2.0),
+                     "en": Bands(crisis=2.0, unsafe=2.0, check=2.0, check_unsafe=2.0)}
     text = "we hadden weer ruzie over de afwas"
     responder = Responder("auto", meaning=meaning)
     assert responder.respond(text, Conversation(), "nl").kind == "crisis"
@@ -336,7 +337,7 @@ def test_the_check_band_reaches_the_person_as_a_direct_question():
     from assistant.meaning import Bands
 
     unsure = copy.copy(shared_meaning())
-    unsure.bands = {"en": Bands(crisis=2.0, unsafe=2.0, check=0.0)}  # never an alarm, always unsure
+    unsure.bands = {"en": Bands(crisis=2.0, unsafe=2.0, check=0.0, check_unsafe=2.0)}  # never an alarm, always unsure
     responder = Responder("en", meaning=unsure)
     reply = responder.respond("I had a long day and we argued again", Conversation(), "en")
     assert reply.kind == "check"
