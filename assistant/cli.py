@@ -16,7 +16,7 @@ import threading
 
 from assistant import __version__
 from assistant.commands import breathe, demo, devices, doctor, journal, listen, reflect
-from assistant.errors import HavenError, forget_stop_signals, on_stop_signal
+from assistant.errors import HavenError, exit_code, forget_stop_signals, on_stop_signal
 from assistant.helplines import print_last
 from assistant.guards import local_sound_server, no_core_dumps
 from assistant.settings import PAUSE_S
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"haven: {e}\n")
         return 2
     except KeyboardInterrupt as e:
-        code = getattr(e, "exit_code", 130)
+        code = exit_code(e)
         _say({143: "stopped (SIGTERM)", 129: "stopped (SIGHUP: the terminal was closed)"}.get(code, "interrupted"))
         return code
     except BrokenPipeError:

@@ -46,6 +46,11 @@ class HungUp(KeyboardInterrupt):
     exit_code = 129
 
 
+def exit_code(stop: KeyboardInterrupt) -> int:
+    """The exit code a stop signal ends Haven with: 130 for Ctrl-C (128 + SIGINT), 143 or 129."""
+    return getattr(stop, "exit_code", 130)
+
+
 _stopped: KeyboardInterrupt | None = None  # the first stop signal's exception: it decides the exit code
 
 # A stop signal ends Haven within this long even if closing hangs in native code (a sound
@@ -62,7 +67,7 @@ def on_stop_signal(signum, frame):
     error = {signal.SIGTERM: Terminated, signal.SIGHUP: HungUp}.get(signum, KeyboardInterrupt)()
     if _stopped is None:
         _stopped = error
-    _watch_the_stop(getattr(error, "exit_code", 130))
+    _watch_the_stop(exit_code(error))
     raise error
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-from assistant.errors import raise_if_stopped
+from assistant.errors import exit_code, raise_if_stopped
 from assistant.events import Event, Listening
 from assistant.session import Session, SessionSettings
 from assistant.settings import Settings
@@ -118,7 +118,7 @@ def run(source, stages: Stages, sink, emit: Callable[[Event], None], settings: S
     except KeyboardInterrupt as e:
         if sink is not None:
             sink.abandon()
-        session.end("interrupt" if getattr(e, "exit_code", 130) == 130 else "terminate")  # SIGTERM or SIGHUP
+        session.end("interrupt" if exit_code(e) == 130 else "terminate")  # SIGTERM or SIGHUP
         session.done(None)
         raise
     except BaseException:
