@@ -74,3 +74,16 @@ def test_the_numbers_are_printed_last(tmp_path):
     last = result.stderr.strip().splitlines()[-3:]
     assert last[0].startswith("If you need someone")
     assert last[1:] == ["  Samaritans: 116 123", "  Emergency: 999"], result.stderr
+
+
+def test_a_yes_to_the_question_about_safety_through_speech_gives_the_abuse_line(stages):
+    """The meaning layer's unsure band for danger from someone, heard through speech: Haven asks
+    plainly, the spoken yes is heard, and the unsafe reply follows with the domestic-violence line."""
+    audio, _ = conversation([("I told my sister I walked into a door again.", "en-us"), ("Yes.", "en-us")],
+                            gap=24.0, tail=2)
+    evs, _ = listen_in_process(stages, audio, speak=True, language="en")
+    replies = [e for e in evs if e["event"] == "reply"]
+    assert [r["kind"] for r in replies] == ["check", "unsafe"], [r["transcript"] for r in replies]
+    assert replies[0]["reply"].endswith("?")
+    summary = next(e for e in evs if e["event"] == "summary")
+    assert "1-800-799-7233" in [n["number"] for n in summary["helplines"]]
