@@ -34,6 +34,7 @@ STEPS = {"after_crisis": ("yes", "no", "safe", "called", "unsure", "checkin"), "
          "check_unsafe": ("question", "no", "unclear"), "goodbye": ("crisis", "unsafe")}
 # What a direct question asks about -> its step: ending one's life, or someone hurting them.
 CHECKS = {"crisis": "check", "unsafe": "check_unsafe"}
+ASKED_ABOUT = {step: about for about, step in CHECKS.items()}  # a check's step -> what it asked about
 _REGION_KEYS = {"emergency_name", "advice", "heading", "emergency", "unknown"}
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 _SENTENCE_START = re.compile(r"(?:^|(?<=[.!?] ))[a-z]")

@@ -92,6 +92,14 @@ class SafetyJudgement:
     concern: float
     """Crisis plus ambiguous: what the check band is measured on."""
 
+    @property
+    def score(self) -> float:
+        """The number the band was decided on: unsafe for either unsafe band; for crisis, the
+        crisis probability for an alarm and crisis plus ambiguous for a check."""
+        if self.kind == "unsafe":
+            return self.unsafe
+        return self.concern if self.band == "check" else self.crisis
+
 
 @dataclass(frozen=True)
 class Intent:

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.aftercare import CHECKS, Aftercare
+from assistant.aftercare import ASKED_ABOUT, CHECKS, Aftercare
 from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
@@ -146,14 +146,13 @@ class Responder:
             hit = None
         pending, conv.pending = conv.pending, None  # an answer is heard once: nothing loops
         if hit is not None and hit.kind == "check":
-            if conv.safety_mode or pending in CHECKS.values():
+            if conv.safety_mode or pending in ASKED_ABOUT:
                 hit = None  # already in safety mode, or just asked: the check-in or the answer below
             else:
                 return self._safety_reply("check", text, conv, language, hit.score, CHECKS[hit.about])
         answer = self.aftercare.answer(text, language) if pending and hit is None else None
-        if pending in CHECKS.values() and answer == "yes":
-            kind = next(about for about, step in CHECKS.items() if step == pending)
-            hit = SafetyHit(kind, 1.0, text, language, "yes to the direct question")
+        if pending in ASKED_ABOUT and answer == "yes":
+            hit = SafetyHit(ASKED_ABOUT[pending], 1.0, text, language, "yes to the direct question")
         if hit is not None:
             conv.safety_mode = conv.safety_mode or hit.kind == "crisis"
             return self._safety_reply(hit.kind, text, conv, language, hit.score)
@@ -164,7 +163,7 @@ class Responder:
             return Reply(text, language, "command", None, label, said, score,
                          "safety" if conv.safety_mode else "normal")
 
-        if pending is not None and (answer is not None or pending in CHECKS.values()):
+        if pending is not None and (answer is not None or pending in ASKED_ABOUT):
             return self._answer(pending, answer, text, conv, language)
 
         if conv.safety_mode:
@@ -224,15 +223,15 @@ class Responder:
             said, conv.region_advised = f"{said} {advice}", True
         conv.pending = check or {"crisis": "after_crisis"}.get(kind)
         if conv.keep_numbers != "crisis":
-            conv.keep_numbers = "unsafe" if kind == "unsafe" or check == CHECKS["unsafe"] else "crisis"
+            conv.keep_numbers = "unsafe" if "unsafe" in (kind, ASKED_ABOUT.get(check)) else "crisis"
         return Reply(text, language, kind, None, None, said, score * 100,
                      "safety" if conv.safety_mode else "normal")
 
     def _answer(self, pending: str, answer: str | None, text: str, conv: Conversation, language: str) -> Reply:
         """The answer to the breathing offer after a crisis, or to a direct question."""
-        if pending in CHECKS.values():
+        if pending in ASKED_ABOUT:
             # "I'm safe" answers the question about their safety, not the one about suicide.
-            key = "no" if answer == "no" or (pending == CHECKS["unsafe"] and answer == "safe") else "unclear"
+            key = "no" if answer == "no" or (ASKED_ABOUT[pending] == "unsafe" and answer == "safe") else "unclear"
         else:
             key = answer
             conv.reassured = conv.reassured or answer in ("safe", "called")

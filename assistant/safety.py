@@ -488,11 +488,9 @@ class SafetyDetector:
             return None
         judged = self.meaning.safety(self.meaning.features(text), language)
         if judged.band == "alarm":
-            score = judged.crisis if judged.kind == "crisis" else judged.unsafe
-            return SafetyHit(judged.kind, round(score, 2), "", by="meaning")
+            return SafetyHit(judged.kind, round(judged.score, 2), "", by="meaning")
         if judged.band == "check":
-            score = judged.concern if judged.kind == "crisis" else judged.unsafe
-            return SafetyHit("check", round(score, 2), "", by="meaning", about=judged.kind)
+            return SafetyHit("check", round(judged.score, 2), "", by="meaning", about=judged.kind)
         return None
 
     def with_meaning(self, meaning) -> "SafetyDetector":
@@ -577,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
         hit = detector.check(text, language)
         judged = detector.meaning.safety(detector.meaning.features(text), language)
         print(f"  heard as ({language}): {detector.prepared(text)}")
-        print(f"  meaning: {judged.band}{f' about {judged.kind}' if judged.band == 'check' else ''} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
+        about = f" about {judged.kind}" if judged.band == "check" else ""
+        print(f"  meaning: {judged.band}{about} (crisis {judged.crisis:.2f}, unsafe {judged.unsafe:.2f}, "
               f"concern {judged.concern:.2f})")
         if hit and hit.by == "rules":
             print(f"{hit.kind} {hit.score} [{hit.language}] {hit.match!r}\n  pattern: {hit.pattern}")
