@@ -123,22 +123,26 @@ class Responder:
     def pack(self, language: str) -> LanguagePack:
         return self.packs[language]
 
-    def respond(self, text: str, conv: Conversation, language: str | None = None) -> Reply:
+    def respond(self, text: str, conv: Conversation, language: str | None = None,
+                alternatives: tuple[str, ...] = ()) -> Reply:
+        """The reply to `text`. `alternatives`: other readings whisper found nearly as likely
+        (transcriber.Transcript.alternatives); a crisis or danger in one of them is answered
+        as if it had been the transcript, since one misheard word must not hide it."""
         language = language or self.language
         if language == "auto":
             language = guess_language(text, self.packs)
         conv.turns += 1
-        reply = self._decide(text, conv, language)
+        reply = self._decide(text, conv, language, alternatives)
         reply.reply = self._timely(reply.reply, conv, language)
         if reply.kind == "command" and reply.command == "repeat" and conv.last_reply is not None:
             return reply  # "repeat" does not replace what is repeated
         conv.last_reply = reply
         return reply
 
-    def _decide(self, text: str, conv: Conversation, language: str) -> Reply:
+    def _decide(self, text: str, conv: Conversation, language: str, alternatives: tuple[str, ...] = ()) -> Reply:
         pack, matcher = self.packs[language], self.matchers[language]
 
-        hit = self.safety.check(text, language)
+        hit = self.safety.check(text, language, alternatives)
         if hit is not None and hit.by == "meaning" and matcher.command(text).id is not None:
             # "I'm gonna quit now, goodbye": a command the matcher's precise rules hear beats
             # the meaning layer alone (a farewell to Haven is not a farewell to life); the

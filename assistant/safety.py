@@ -472,11 +472,24 @@ class SafetyDetector:
             text = _fix_near_misses(text, self._fuzzy)
         return _SPACES.sub(" ", text).strip()
 
-    def check(self, text: str, language: str | None = None) -> SafetyHit | None:
+    def check(self, text: str, language: str | None = None, alternatives: tuple[str, ...] = ()) -> SafetyHit | None:
         """The crisis or unsafe situation in the text, a "check" when the meaning layer is
         unsure, or None. The rules speak first (they name what matched, in any loaded
         language); crisis wins over unsafe. `language`, the one being spoken, picks the
-        meaning layer's alarm bars (without it, the shared ones)."""
+        meaning layer's alarm bars (without it, the shared ones). `alternatives`: whisper's
+        other readings of the same speech (transcriber.Transcript.alternatives); when the text
+        raises no alarm, the first alarm in one of them is the answer, since one misheard
+        word ("a bill with wine") must not hide a crisis."""
+        hit = self._check_one(text, language)
+        if hit is not None and hit.kind != "check":
+            return hit
+        for other in alternatives:
+            found = self._check_one(other, language)
+            if found is not None and found.kind != "check":
+                return found
+        return hit
+
+    def _check_one(self, text: str, language: str | None) -> SafetyHit | None:
         hit = self.check_rules(text)
         if hit is not None or self.meaning is None:
             return hit

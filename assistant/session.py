@@ -31,7 +31,7 @@ from assistant.endpointer import Chunk, Endpointer, EndpointerSettings, SpeechSt
 from assistant.events import Done, Event, Interrupted, ReplyEvent, Said, State, Summary
 from assistant.responder import Conversation, Reply
 from assistant.settings import FRAME, PAUSE_S, RATE, RATE_RANGE, SAMPLE_RATE
-from assistant.transcriber import Incremental
+from assistant.transcriber import Incremental, alternatives
 
 LISTENING, HEARING, THINKING, SPEAKING = "listening", "hearing", "thinking", "speaking"
 BREATHING, PAUSED, ENDING = "breathing", "paused", "ending"
@@ -239,7 +239,7 @@ class Session:
         language = max(parts, key=lambda p: len(p.text)).language if self.s.language == "auto" else self.s.language
 
         started = time.perf_counter()
-        reply = self.responder.respond(transcript, self.conv, language)
+        reply = self.responder.respond(transcript, self.conv, language, alternatives(parts))
         respond_s = time.perf_counter() - started
         said = self._carry_out(reply)
         said = self.offer.add(
