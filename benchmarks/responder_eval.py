@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 DATA = ROOT / "tests" / "data"
 
 
+
 @dataclass(frozen=True)
 class Row:
     file: str
@@ -45,6 +46,8 @@ class Row:
     kind: str
     label: str
     text: str
+    alternatives: tuple[str, ...] = ()
+    """For a heard row: whisper's other near-tied readings (fifth column, " || " between them)."""
 
     @property
     def expected(self) -> str:
@@ -54,8 +57,10 @@ class Row:
 def read_tsv(path: Path) -> list[Row]:
     language = path.stem.rsplit("_", 1)[-1]
     name = ("heard/" if path.parent.name == "heard" else "") + path.stem
-    from assistant.labelled import read_labelled
-    return [Row(name, language, *parts[:3]) for parts in read_labelled(path)]
+    from assistant.labelled import ALTERNATIVES, read_labelled
+    heard = path.parent.name == "heard"
+    return [Row(name, language, *parts[:3], tuple(a for a in parts[4].split(ALTERNATIVES) if a.strip())
+                if heard and len(parts) > 4 else ()) for parts in read_labelled(path)]
 
 
 def choose_files(sets: list[str] | None) -> list[Path]:
@@ -90,7 +95,7 @@ def evaluate(rows: list[Row], language_mode: str | None = None, prompts_dir: Pat
     for row in rows:
         conv = Conversation()
         t0 = time.perf_counter()
-        reply = responder.respond(row.text, conv, language_mode or row.language)
+        reply = responder.respond(row.text, conv, language_mode or row.language, row.alternatives)
         ms = (time.perf_counter() - t0) * 1000
         results.append((row, got_label(reply), reply, ms))
     return results

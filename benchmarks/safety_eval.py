@@ -47,9 +47,11 @@ def choose(sets: list[str] | None) -> list[Path]:
     return [p for p in every if any(p.stem == s or p.stem.startswith(s) for s in sets)]
 
 
-def judge(detector: SafetyDetector, text: str, language: str) -> dict[str, SafetyHit | None]:
+def judge(detector: SafetyDetector, text: str, language: str,
+          alternatives: tuple[str, ...] = ()) -> dict[str, SafetyHit | None]:
+    """Each reader on the text; "both" (what Haven runs) also reads whisper's other readings."""
     return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text, language),
-            "both": detector.check(text, language)}
+            "both": detector.check(text, language, alternatives)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             kind, text = row.kind, row.text
             t0 = time.perf_counter()
-            got = judge(detector, text, row.language)
+            got = judge(detector, text, row.language, row.alternatives)
             times.append(time.perf_counter() - t0)
             n[kind] += 1
             for reader, hit in got.items():
