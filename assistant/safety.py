@@ -483,6 +483,8 @@ class SafetyDetector:
         hit = self._check_one(text, language)
         if hit is not None and hit.kind != "check":
             return hit
+        if alternatives and self.meaning is not None:
+            self.meaning.features_of(list(alternatives))  # one batch for the encoder
         for other in alternatives:
             found = self._check_one(other, language)
             if found is not None and found.kind != "check":
