@@ -27,6 +27,7 @@ import numpy as np
 from assistant.errors import HavenError, ModelError
 from assistant.models import ResolvedModel
 from assistant.settings import SAMPLE_RATE
+from assistant.textnorm import basic_clean
 
 
 # Whisper's stock hallucinations on silence and noise (subtitle credits from its
@@ -72,6 +73,13 @@ def is_garbage(text: str) -> bool:
 # 180, and no more false alarms (5 of 240); at 0.05, three more false alarms.
 HYPOTHESES = 5
 ALTERNATIVE_MARGIN = 0.02
+
+
+def read_otherwise(pieces: list[str | None], others: list[tuple[str, ...]]) -> list[str]:
+    """The whole again once for each other reading of one of its pieces (segments of a
+    transcript, or parts of an utterance), the other pieces as they are."""
+    return [" ".join(t for t in (*pieces[:i], other, *pieces[i + 1:]) if t)
+            for i, options in enumerate(others) for other in options]
 
 
 @dataclass
@@ -193,23 +201,16 @@ class Transcriber:
         that reads as the transcript itself."""
         if len(readings) != len(kept):
             return ()  # not one call per segment: nothing to pair up, so no guesses
-        from assistant.textnorm import basic_clean
-
         tokenizer = self._tokenizer(language)
+        near_ties = [tuple(tokenizer.decode(ids).strip() for ids, score in calls[1:]
+                           if score >= calls[0][1] - ALTERNATIVE_MARGIN) if segment and calls else ()
+                     for segment, calls in zip(kept, readings)]
         seen = {basic_clean(" ".join(t for t in kept if t))}
         out = []
-        for i, (segment, calls) in enumerate(zip(kept, readings)):
-            if not segment or not calls:
-                continue
-            best = calls[0][1]
-            for ids, score in calls[1:]:
-                if score < best - ALTERNATIVE_MARGIN:
-                    break  # best first
-                other = tokenizer.decode(ids).strip()
-                whole = " ".join(t for t in (*kept[:i], other, *kept[i + 1:]) if t)
-                if basic_clean(whole) not in seen and not is_garbage(whole):
-                    seen.add(basic_clean(whole))
-                    out.append(whole)
+        for whole in read_otherwise(kept, near_ties):
+            if basic_clean(whole) not in seen and not is_garbage(whole):
+                seen.add(basic_clean(whole))
+                out.append(whole)
         return tuple(out)
 
     def _tokenizer(self, language: str):
@@ -238,9 +239,7 @@ class Part:
 
 def alternatives(parts: list[Part]) -> tuple[str, ...]:
     """The utterance as a whole, with one part read otherwise (Transcript.alternatives)."""
-    texts = [p.text for p in parts]
-    return tuple(" ".join(t for t in (*texts[:i], other, *texts[i + 1:]) if t)
-                 for i, part in enumerate(parts) for other in part.alternatives)
+    return tuple(read_otherwise([p.text for p in parts], [p.alternatives for p in parts]))
 
 
 class InlineASR:

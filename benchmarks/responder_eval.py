@@ -38,7 +38,6 @@ if str(ROOT) not in sys.path:
 DATA = ROOT / "tests" / "data"
 
 
-
 @dataclass(frozen=True)
 class Row:
     file: str
@@ -56,9 +55,9 @@ class Row:
 
 def read_tsv(path: Path) -> list[Row]:
     language = path.stem.rsplit("_", 1)[-1]
-    name = ("heard/" if path.parent.name == "heard" else "") + path.stem
-    from assistant.labelled import ALTERNATIVES, read_labelled
     heard = path.parent.name == "heard"
+    name = ("heard/" if heard else "") + path.stem
+    from assistant.labelled import ALTERNATIVES, read_labelled
     return [Row(name, language, *parts[:3], tuple(a for a in parts[4].split(ALTERNATIVES) if a.strip())
                 if heard and len(parts) > 4 else ()) for parts in read_labelled(path)]
 

@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.errors import ModelError  # noqa: E402
 from assistant.heads import agree  # noqa: E402
-from assistant.meaning import Features, encoder_text, safety_vote, shared_meaning  # noqa: E402
-from assistant.ngrams import hashed  # noqa: E402
+from assistant.meaning import safety_vote, shared_meaning  # noqa: E402
 from assistant.safety import SafetyDetector  # noqa: E402
 from responder_eval import read_tsv  # noqa: E402
 from safety_eval import choose  # noqa: E402
@@ -63,13 +62,8 @@ def sentences(text: str) -> list[str]:
 
 
 def parts(meaning, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    clean = [encoder_text(t) for t in texts]
-    out = []
-    for vector, c in zip(meaning.encoder.embed(clean), clean):
-        f = Features(vector, hashed(c))
-        out.append((meaning.safety_head.proba(f.vector, f.spelling), meaning.safety_net.proba(f.vector),
-                    meaning.safety_near.proba(f.vector)))
-    return out
+    return [(meaning.safety_head.proba(f.vector, f.spelling), meaning.safety_net.proba(f.vector),
+             meaning.safety_near.proba(f.vector)) for f in meaning.features_of(texts)]
 
 
 def recall_at(scores: np.ndarray, kinds: np.ndarray, rules: np.ndarray, c: int, u: int, rate: float):
