@@ -8,10 +8,6 @@ from pathlib import Path
 from typing import Iterator
 
 
-# Between whisper's other readings in a heard set's fifth column (scripts/asr_roundtrip.py).
-ALTERNATIVES = " || "
-
-
 def read_labelled(path: Path) -> Iterator[list[str]]:
     """Each data line's stripped columns (at least three); a shorter line stops with file:line."""
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

@@ -22,6 +22,7 @@ from assistant.language import guess_language
 from assistant.library import LanguagePack, language_pack
 from assistant.matcher import Matcher, MatcherSettings
 from assistant.meaning import FALLBACK, Meaning, matcher_features, shared_meaning
+from assistant.readings import Reading
 from assistant.safety import SafetyHit, safety_detector
 
 ROTATION = 5  # a variant does not come back within this many uses of its list
@@ -124,9 +125,9 @@ class Responder:
         return self.packs[language]
 
     def respond(self, text: str, conv: Conversation, language: str | None = None,
-                alternatives: tuple[str, ...] = ()) -> Reply:
+                alternatives: tuple[Reading, ...] = ()) -> Reply:
         """The reply to `text`. `alternatives`: other readings whisper found nearly as likely
-        (transcriber.Transcript.alternatives); a crisis or danger in one of them is answered
+        (readings.py); a crisis or danger in a near-tie is answered
         as if it had been the transcript, since one misheard word must not hide it."""
         language = language or self.language
         if language == "auto":
@@ -139,7 +140,8 @@ class Responder:
         conv.last_reply = reply
         return reply
 
-    def _decide(self, text: str, conv: Conversation, language: str, alternatives: tuple[str, ...] = ()) -> Reply:
+    def _decide(self, text: str, conv: Conversation, language: str,
+                alternatives: tuple[Reading, ...] = ()) -> Reply:
         pack, matcher = self.packs[language], self.matchers[language]
 
         hit = self.safety.check(text, language, alternatives)

@@ -46,6 +46,7 @@ from assistant.errors import ModelError, PromptsError
 from assistant.helplines import PLACEHOLDERS
 from assistant.library import LANGUAGES, TomlFile, default_prompts_dir
 from assistant.meaning import shared_meaning
+from assistant.readings import Reading
 from assistant.textnorm import Normaliser
 
 KINDS = ("crisis", "unsafe")  # in order of precedence
@@ -472,23 +473,28 @@ class SafetyDetector:
             text = _fix_near_misses(text, self._fuzzy)
         return _SPACES.sub(" ", text).strip()
 
-    def check(self, text: str, language: str | None = None, alternatives: tuple[str, ...] = ()) -> SafetyHit | None:
+    def check(self, text: str, language: str | None = None, alternatives: tuple[Reading, ...] = ()) -> SafetyHit | None:
         """The crisis or unsafe situation in the text, a "check" when the meaning layer is
         unsure, or None. The rules speak first (they name what matched, in any loaded
         language); crisis wins over unsafe. `language`, the one being spoken, picks the
         meaning layer's alarm bars (without it, the shared ones). `alternatives`: whisper's
-        other readings of the same speech (transcriber.Transcript.alternatives); when the text
-        raises no alarm, the first alarm in one of them is the answer, since one misheard
-        word ("a bill with wine") must not hide a crisis."""
+        other readings of the same speech (readings.py); when the text raises no alarm, the
+        first alarm in a near-tie is the answer, since one misheard word ("a bill with wine")
+        must not hide a crisis, and an alarm in a farther reading asks the direct question."""
         hit = self._check_one(text, language)
-        if hit is not None and hit.kind != "check":
+        readings = sorted((r for r in alternatives if r.asks), key=lambda r: r.gap)
+        if hit is not None and hit.kind != "check" or not readings:
             return hit
-        if alternatives and self.meaning is not None:
-            self.meaning.features_of(list(alternatives))  # one batch for the encoder
-        for other in alternatives:
-            found = self._check_one(other, language)
-            if found is not None and found.kind != "check":
+        if self.meaning is not None:
+            self.meaning.features_of([r.text for r in readings])  # one batch for the encoder
+        for reading in readings:  # nearest first: every near-tie before any farther reading
+            found = self._check_one(reading.text, language)
+            if found is None or found.kind == "check":
+                continue
+            if reading.alarms:
                 return found
+            return hit or SafetyHit("check", found.score, found.match, found.language, found.pattern,
+                                    by=found.by, about=found.kind)
         return hit
 
     def _check_one(self, text: str, language: str | None) -> SafetyHit | None:

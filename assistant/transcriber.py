@@ -26,6 +26,7 @@ import numpy as np
 
 from assistant.errors import HavenError, ModelError
 from assistant.models import ResolvedModel
+from assistant.readings import ASK_GAP, Reading, read_otherwise
 from assistant.settings import SAMPLE_RATE
 from assistant.textnorm import basic_clean
 
@@ -66,20 +67,8 @@ def is_garbage(text: str) -> bool:
 
 
 # Whisper's beam search ends with five readings of the audio; the best is the transcript.
-# A reading nearly as likely (its mean log-probability per token within this margin of the
-# best's) is kept as an alternative for the safety check alone: one misheard word ("a bill
-# with wine", "the bowl packet") is often right in the runner-up. Measured on 660 retired
-# English rows spoken by espeak-ng: crises alarmed 211 -> 216 of 240, unsafe 149 -> 153 of
-# 180, and no more false alarms (5 of 240); at 0.05, three more false alarms.
+# The others within readings.ASK_GAP of it are kept for the safety check (readings.py).
 HYPOTHESES = 5
-ALTERNATIVE_MARGIN = 0.02
-
-
-def read_otherwise(pieces: list[str | None], others: list[tuple[str, ...]]) -> list[str]:
-    """The whole again once for each other reading of one of its pieces (segments of a
-    transcript, or parts of an utterance), the other pieces as they are."""
-    return [" ".join(t for t in (*pieces[:i], other, *pieces[i + 1:]) if t)
-            for i, options in enumerate(others) for other in options]
 
 
 @dataclass
@@ -88,8 +77,8 @@ class Transcript:
     language: str
     seconds: float
     """Wall time the transcription took."""
-    alternatives: tuple[str, ...] = ()
-    """Other readings nearly as likely as `text` (ALTERNATIVE_MARGIN), for the safety check only."""
+    alternatives: tuple[Reading, ...] = ()
+    """Other readings nearly as likely as `text` (readings.ASK_GAP), for the safety check only."""
 
 
 class _KeepReadings:
@@ -195,21 +184,21 @@ class Transcriber:
         return Transcript(text, language, time.perf_counter() - started,
                           self._alternatives(kept, self._readings.readings(), language))
 
-    def _alternatives(self, kept: list[str | None], readings, language: str) -> tuple[str, ...]:
+    def _alternatives(self, kept: list[str | None], readings, language: str) -> tuple[Reading, ...]:
         """The whole transcript again with one segment read otherwise, for each reading of a
-        kept segment within ALTERNATIVE_MARGIN of that segment's best; no repeats, and none
-        that reads as the transcript itself."""
+        kept segment within readings.ASK_GAP of that segment's best, with its gap; no repeats,
+        and none that reads as the transcript itself."""
         if len(readings) != len(kept):
             return ()  # not one call per segment: nothing to pair up, so no guesses
         tokenizer = self._tokenizer(language)
-        near_ties = [tuple(tokenizer.decode(ids).strip() for ids, score in calls[1:]
-                           if score >= calls[0][1] - ALTERNATIVE_MARGIN) if segment and calls else ()
-                     for segment, calls in zip(kept, readings)]
+        near_ties = [tuple(Reading(tokenizer.decode(ids).strip(), round(calls[0][1] - score, 4))
+                           for ids, score in calls[1:] if score >= calls[0][1] - ASK_GAP)
+                     if segment and calls else () for segment, calls in zip(kept, readings)]
         seen = {basic_clean(" ".join(t for t in kept if t))}
         out = []
         for whole in read_otherwise(kept, near_ties):
-            if basic_clean(whole) not in seen and not is_garbage(whole):
-                seen.add(basic_clean(whole))
+            if basic_clean(whole.text) not in seen and not is_garbage(whole.text):
+                seen.add(basic_clean(whole.text))
                 out.append(whole)
         return tuple(out)
 
@@ -234,10 +223,10 @@ class Part:
     """When its transcript is ready, on the session clock."""
     wall_s: float
     language: str
-    alternatives: tuple[str, ...] = ()
+    alternatives: tuple[Reading, ...] = ()
 
 
-def alternatives(parts: list[Part]) -> tuple[str, ...]:
+def alternatives(parts: list[Part]) -> tuple[Reading, ...]:
     """The utterance as a whole, with one part read otherwise (Transcript.alternatives)."""
     return tuple(read_otherwise([p.text for p in parts], [p.alternatives for p in parts]))
 

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from assistant.readings import Reading, parse_readings  # noqa: E402
+
 DATA = ROOT / "tests" / "data"
 
 
@@ -45,8 +47,8 @@ class Row:
     kind: str
     label: str
     text: str
-    alternatives: tuple[str, ...] = ()
-    """For a heard row: whisper's other near-tied readings (fifth column, " || " between them)."""
+    alternatives: tuple[Reading, ...] = ()
+    """For a heard row: whisper's other readings (fifth column, readings.format_readings)."""
 
     @property
     def expected(self) -> str:
@@ -57,8 +59,8 @@ def read_tsv(path: Path) -> list[Row]:
     language = path.stem.rsplit("_", 1)[-1]
     heard = path.parent.name == "heard"
     name = ("heard/" if heard else "") + path.stem
-    from assistant.labelled import ALTERNATIVES, read_labelled
-    return [Row(name, language, *parts[:3], tuple(a for a in parts[4].split(ALTERNATIVES) if a.strip())
+    from assistant.labelled import read_labelled
+    return [Row(name, language, *parts[:3], parse_readings(parts[4])
                 if heard and len(parts) > 4 else ()) for parts in read_labelled(path)]
 
 

@@ -48,7 +48,7 @@ def choose(sets: list[str] | None) -> list[Path]:
 
 
 def judge(detector: SafetyDetector, text: str, language: str,
-          alternatives: tuple[str, ...] = ()) -> dict[str, SafetyHit | None]:
+          alternatives: tuple = ()) -> dict[str, SafetyHit | None]:
     """Each reader on the text; "both" (what Haven runs) also reads whisper's other readings."""
     return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text, language),
             "both": detector.check(text, language, alternatives)}

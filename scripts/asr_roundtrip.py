@@ -9,7 +9,7 @@ settings as `haven listen` (base, beam 5), and writes
     kind<TAB>label<TAB>heard<TAB>text<TAB>alternatives
 
 to the output file (the fourth column is the sentence that was spoken; the fifth, whisper's
-other near-tied readings, which Haven's safety check also reads, " || " between them). It appends
+other readings with their gaps, which Haven's safety check also reads: readings.py). It appends
 and skips rows already done, so a long run can be stopped and started again.
 
     python scripts/asr_roundtrip.py training/en/safety.tsv training/en/safety_heard.tsv --language en
@@ -29,7 +29,7 @@ for _p in (ROOT, ROOT / "tests"):  # tests/speech.py: espeak speech
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from assistant.labelled import ALTERNATIVES  # noqa: E402
+from assistant.readings import format_readings  # noqa: E402
 from assistant.models import resolve_model  # noqa: E402
 from assistant.transcriber import Transcriber  # noqa: E402
 from speech import VOICES, speak  # noqa: E402
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             voice = voices[sum(map(ord, text)) % len(voices)]
             got = transcriber.transcribe(speak(text.lstrip("-~ "), voice), args.language)
             heard = " ".join(got.text.split()) or "-"
-            others = ALTERNATIVES.join(" ".join(a.split()) for a in got.alternatives)
+            others = format_readings(got.alternatives)
             out.write(f"{kind}\t{label}\t{heard}\t{text}\t{others}\n")
             out.flush()
             if (i + 1) % 50 == 0:
