@@ -127,8 +127,8 @@ class Responder:
     def respond(self, text: str, conv: Conversation, language: str | None = None,
                 alternatives: tuple[Reading, ...] = ()) -> Reply:
         """The reply to `text`. `alternatives`: other readings whisper found nearly as likely
-        (readings.py); a crisis or danger in a near-tie is answered
-        as if it had been the transcript, since one misheard word must not hide it."""
+        (readings.py); a crisis or danger in a near-tie is answered as if it had been the
+        transcript, since one misheard word must not hide it; in a farther reading, it asks."""
         language = language or self.language
         if language == "auto":
             language = guess_language(text, self.packs)
