@@ -483,7 +483,7 @@ class SafetyDetector:
         must not hide a crisis, and an alarm in a farther reading asks the direct question."""
         hit = self._check_one(text, language)
         readings = sorted((r for r in alternatives if r.asks), key=lambda r: r.gap)
-        if hit is not None and hit.kind != "check" or not readings:
+        if (hit is not None and hit.kind != "check") or not readings:
             return hit
         if self.meaning is not None:
             self.meaning.features_of([r.text for r in readings])  # one batch for the encoder

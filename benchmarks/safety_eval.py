@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from assistant.errors import ModelError  # noqa: E402
 from assistant.meaning import shared_meaning  # noqa: E402
+from assistant.readings import Reading  # noqa: E402
 from assistant.safety import SafetyDetector, SafetyHit  # noqa: E402
 from responder_eval import read_tsv  # noqa: E402  (its neighbour here: the same sets, read alike)
 
@@ -48,7 +49,7 @@ def choose(sets: list[str] | None) -> list[Path]:
 
 
 def judge(detector: SafetyDetector, text: str, language: str,
-          alternatives: tuple = ()) -> dict[str, SafetyHit | None]:
+          alternatives: tuple[Reading, ...] = ()) -> dict[str, SafetyHit | None]:
     """Each reader on the text; "both" (what Haven runs) also reads whisper's other readings."""
     return {"rules": detector.check_rules(text), "meaning": detector.check_meaning(text, language),
             "both": detector.check(text, language, alternatives)}
