@@ -445,6 +445,9 @@ class Matcher:
         self._command_vocab: dict[str, set[str]] = {}
         for t, tw in zip(self._commands.triggers, self._command_words):
             self._command_vocab.setdefault(t.group, set()).update(tw)
+        # Every word the command triggers use, to compare with all heard words in one call.
+        self._command_word_list = sorted({w for tw in self._command_words for w in tw})
+        self._command_word_long = np.array([len(w) >= 5 for w in self._command_word_list])
 
     def normalise(self, text: str) -> tuple[str, str]:
         full = self.pack.normalise(text)
@@ -656,13 +659,14 @@ class Matcher:
         stop = self.pack.normalise.stopwords
         best: tuple[float, str | None, str | None] = (float(whole[i]), None, None)
         present = set(words)
+        where = self._command_word_places(words)
         for cid in self._commands.groups:
             covered = list(padding)
             longest = None
             for t, tw in zip(self._commands.triggers, self._command_words):
                 if t.group != cid or len(tw) > len(words) or (len(tw[0]) < 5 and tw[0] not in present):
                     continue
-                hit = _find_words(words, tw)
+                hit = _find_words([where[w] for w in tw])
                 if hit is None:
                     continue
                 for k in hit:
@@ -689,24 +693,33 @@ class Matcher:
         return Match(None, best[0])
 
 
-def _find_words(words: list[str], trigger: list[str], gaps: int = 2) -> list[int] | None:
-    """Positions of the trigger's words, in order and close together (a few words may
-    come between, one word may be slightly misheard), or None."""
-    def same(a: str, b: str) -> bool:
-        return a == b or (len(b) >= 5 and fuzz.ratio(a, b) >= 84)
+    def _command_word_places(self, words: list[str]) -> dict[str, list[bool]]:
+        """For each command trigger word: at which heard words it was heard, the same or (for
+        words of five letters or more) slightly misheard. One rapidfuzz call for all pairs:
+        comparing them one by one was most of a command's time."""
+        known, long_enough = self._command_word_list, self._command_word_long
+        ratios = process.cdist(known, words, scorer=fuzz.ratio, dtype=np.float64)
+        heard = (ratios == 100) | (long_enough[:, None] & (ratios >= self.s.fuzzy_cutoff))  # 100: the same word
+        return dict(zip(known, heard.tolist()))
 
-    n = len(trigger)
-    for start in range(0, len(words) - n + 1):
-        if not same(words[start], trigger[0]):
+
+def _find_words(places: list[list[bool]], gaps: int = 2) -> list[int] | None:
+    """Positions of a trigger's words, in order and close together (a few words may
+    come between, one word may be slightly misheard), or None. `places`: for each word of
+    the trigger, whether it was heard at each position of the utterance."""
+    n, length = len(places), len(places[0])
+    first = places[0]
+    for start in range(0, length - n + 1):
+        if not first[start]:
             continue
         found = [start]
         k = start + 1
         skipped = 0
-        for b in trigger[1:]:
-            while k < len(words) and not same(words[k], b) and skipped < gaps:
+        for at in places[1:]:
+            while k < length and not at[k] and skipped < gaps:
                 k += 1
                 skipped += 1
-            if k >= len(words) or not same(words[k], b):
+            if k >= length or not at[k]:
                 break
             found.append(k)
             k += 1
