@@ -76,16 +76,21 @@ class Head:
     def proba(self, x: np.ndarray, hashed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Class probabilities for one dense vector (d,), with the text's hashed pieces
         (columns, values) when this head reads spelling."""
+        return self.proba_many(np.asarray(x)[None], None if hashed is None else [hashed])[0]
+
+    def proba_many(self, x: np.ndarray, hashed: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+        """Class probabilities for several dense vectors (m, d) at once (whisper's readings of
+        one utterance: one matrix product instead of m), with each text's hashed pieces."""
         x = (np.asarray(x, dtype=np.float32) - self.mean) / self.scale
         if self.W1.size:
             x = np.maximum(x @ self.W1 + self.b1, 0.0)
         z = x @ self.W + self.b
         if hashed is not None and len(self.hash_rows):
-            cols, vals = hashed
-            at = np.searchsorted(self.hash_rows, cols)
-            at = np.minimum(at, len(self.hash_rows) - 1)
-            known = self.hash_rows[at] == cols
-            z = z + vals[known] @ self.hash_W[at[known]]
+            for row, (cols, vals) in zip(z, hashed):
+                at = np.searchsorted(self.hash_rows, cols)
+                at = np.minimum(at, len(self.hash_rows) - 1)
+                known = self.hash_rows[at] == cols
+                row += vals[known] @ self.hash_W[at[known]]
         return softmax(z)
 
     def index(self, name: str) -> int:

@@ -191,24 +191,24 @@ class Meaning:
     def safety_proba(self, f: Features) -> np.ndarray:
         """The safety classes' probabilities: the linear head (vector and spelling) and the
         hidden-layer head (vector) together, then with the nearest training sentences."""
-        return safety_vote(self.safety_head.proba(f.vector, f.spelling), self.safety_net.proba(f.vector),
-                           self.safety_near.proba(f.vector))
+        return self.safety_proba_many([f])[0]
+
+    def safety_proba_many(self, fs: list[Features]) -> np.ndarray:
+        """safety_proba for several utterances (m, classes), each head run once for all."""
+        x = np.stack([f.vector for f in fs])
+        return safety_vote(self.safety_head.proba_many(x, [f.spelling for f in fs]), self.safety_net.proba_many(x),
+                           self.safety_near.proba_many(x))
 
     def safety(self, f: Features, language: str | None = None) -> SafetyJudgement:
         """The band of an utterance: with its language's alarm bars, or the shared ones
         when the language is not known."""
-        p = self.safety_proba(f)
-        crisis, unsafe, concern = float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a])
+        return self.safety_many([f], language)[0]
+
+    def safety_many(self, fs: list[Features], language: str | None = None) -> list[SafetyJudgement]:
+        """The bands of several utterances (whisper's readings of one) at once."""
         bands = self.bands.get(language, self.shared)
-        if crisis >= bands.crisis:
-            return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)
-        if unsafe >= bands.unsafe:
-            return SafetyJudgement("alarm", "unsafe", crisis, unsafe, concern)
-        if concern >= bands.check:
-            return SafetyJudgement("check", "crisis", crisis, unsafe, concern)
-        if unsafe >= bands.check_unsafe:
-            return SafetyJudgement("check", "unsafe", crisis, unsafe, concern)
-        return SafetyJudgement("clear", None, crisis, unsafe, concern)
+        return [judge(float(p[self._c]), float(p[self._u]), float(p[self._c] + p[self._a]), bands)
+                for p in self.safety_proba_many(fs)] if fs else []
 
     def intent(self, f: Features, words: np.ndarray, language: str, matched: str | None = None) -> Intent:
         """The stacked decision between themes and an open invitation, or a command.
@@ -224,6 +224,20 @@ class Meaning:
         t = stack.meta.get("thresholds", {})
         return decide_intent(probs, stack.proba(stack_features(probs, words)), self._commands[language],
                              t.get("theme", 0.0), matched, command_bars(t), float(t.get("matched_floor", 0.0)))
+
+
+def judge(crisis: float, unsafe: float, concern: float, bands: Bands) -> SafetyJudgement:
+    """The band for these probabilities: an alarm (crisis first), else a check (about ending
+    one's life first), else clear."""
+    if crisis >= bands.crisis:
+        return SafetyJudgement("alarm", "crisis", crisis, unsafe, concern)
+    if unsafe >= bands.unsafe:
+        return SafetyJudgement("alarm", "unsafe", crisis, unsafe, concern)
+    if concern >= bands.check:
+        return SafetyJudgement("check", "crisis", crisis, unsafe, concern)
+    if unsafe >= bands.check_unsafe:
+        return SafetyJudgement("check", "unsafe", crisis, unsafe, concern)
+    return SafetyJudgement("clear", None, crisis, unsafe, concern)
 
 
 def safety_vote(linear: np.ndarray, net: np.ndarray, near: np.ndarray) -> np.ndarray:

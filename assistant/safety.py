@@ -423,6 +423,15 @@ class _Loader:
         )
 
 
+def _as_hit(judged) -> SafetyHit | None:
+    """The meaning layer's band as a hit: an alarm, a check (with what it asks about), or None."""
+    if judged.band == "alarm":
+        return SafetyHit(judged.kind, round(judged.score, 2), "", by="meaning")
+    if judged.band == "check":
+        return SafetyHit("check", round(judged.score, 2), "", by="meaning", about=judged.kind)
+    return None
+
+
 class SafetyDetector:
     """Finds a crisis or an unsafe situation in what was said, in any loaded language."""
 
@@ -481,14 +490,19 @@ class SafetyDetector:
         other readings of the same speech (readings.py); when the text raises no alarm, the
         first alarm in a near-tie is the answer, since one misheard word ("a bill with wine")
         must not hide a crisis, and an alarm in a farther reading asks the direct question."""
-        hit = self._check_one(text, language)
         readings = sorted((r for r in alternatives if r.asks), key=lambda r: r.gap)
+        hit = self.check_rules(text)
+        if hit is not None or (self.meaning is None and not readings):
+            return hit
+        texts = [text, *(r.text for r in readings)]
+        # The meaning layer reads the utterance and its readings at once, one batch for the
+        # encoder and the heads: a reading then costs about 1.5 ms, not the 2.6 of a call alone.
+        judged = self._judge_meaning(texts, language) if self.meaning is not None else [None] * len(texts)
+        hit = judged[0]
         if (hit is not None and hit.kind != "check") or not readings:
             return hit
-        if self.meaning is not None:
-            self.meaning.features_of([r.text for r in readings])  # one batch for the encoder
-        for reading in readings:  # nearest first: every near-tie before any farther reading
-            found = self._check_one(reading.text, language)
+        for reading, meant in zip(readings, judged[1:]):  # nearest first: every near-tie before any farther one
+            found = self.check_rules(reading.text) or meant
             if found is None or found.kind == "check":
                 continue
             if reading.alarms:
@@ -497,22 +511,14 @@ class SafetyDetector:
                                     by=found.by, about=found.kind)
         return hit
 
-    def _check_one(self, text: str, language: str | None) -> SafetyHit | None:
-        hit = self.check_rules(text)
-        if hit is not None or self.meaning is None:
-            return hit
-        return self.check_meaning(text, language)
-
     def check_meaning(self, text: str, language: str | None = None) -> SafetyHit | None:
         """What the meaning layer alone finds: an alarm (crisis or unsafe), a check, or None."""
-        if not text.strip():
-            return None
-        judged = self.meaning.safety(self.meaning.features(text), language)
-        if judged.band == "alarm":
-            return SafetyHit(judged.kind, round(judged.score, 2), "", by="meaning")
-        if judged.band == "check":
-            return SafetyHit("check", round(judged.score, 2), "", by="meaning", about=judged.kind)
-        return None
+        return self._judge_meaning([text], language)[0]
+
+    def _judge_meaning(self, texts: list[str], language: str | None) -> list[SafetyHit | None]:
+        said = [t for t in texts if t.strip()]
+        judged = dict(zip(said, self.meaning.safety_many(self.meaning.features_of(said), language)))
+        return [_as_hit(judged[t]) if t in judged else None for t in texts]
 
     def with_meaning(self, meaning) -> "SafetyDetector":
         """This detector's compiled rules (the slow part to build) with a meaning layer."""

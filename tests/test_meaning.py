@@ -14,7 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from assistant.meaning import INTENTS, command_bars, decide_intent, shared_meaning, weights_dir
+from assistant.meaning import INTENTS, Features, command_bars, decide_intent, encoder_text, shared_meaning, weights_dir
+from assistant.ngrams import hashed
 from assistant.responder import Conversation, Responder
 from assistant.safety import SafetyDetector
 from conftest import ROOT, assert_one_line_error, haven_here, run_haven
@@ -195,6 +196,21 @@ def test_the_neighbours_survive_a_save_and_a_load(tmp_path):
     again = Neighbours.load(tmp_path / "near.npz")
     x = shared_meaning().features("she squeezed my neck until I couldn't breathe").vector
     assert np.allclose(near.proba(x), again.proba(x), atol=1e-4)
+
+
+def test_readings_judged_together_are_judged_as_one_by_one():
+    """Whisper's readings of an utterance go through the encoder and the safety heads in one
+    batch; each must get the band, and nearly the numbers, it gets alone."""
+    meaning = shared_meaning()
+    texts = ["i looked up how many of my sleeping bills it would take", "we had a fight about the dishes again",
+             "ik heb de pillen al gekocht", "hij luistert nooit naar me", "she squeezed my neck until i couldn't breathe"]
+    together = meaning.safety_many(meaning.features_of(texts), "en")
+    alone = [meaning.safety(Features(meaning.encoder.embed_one(encoder_text(t)), hashed(encoder_text(t))), "en")
+             for t in texts]  # encoded here one by one, not taken from the batch's kept features
+    assert [j.band for j in together] == [j.band for j in alone]
+    assert {j.band for j in alone} >= {"alarm", "clear"}  # both sides of the bar are compared
+    for a, b in zip(together, alone):
+        assert abs(a.crisis - b.crisis) < 1e-4 and abs(a.unsafe - b.unsafe) < 1e-4 and abs(a.concern - b.concern) < 1e-4
 
 
 def test_heads_know_every_public_id():
