@@ -11,6 +11,8 @@ fresh Conversation, in the language its file name ends with (dev_en.tsv -> en).
     python benchmarks/responder_eval.py --language auto  # let Haven guess the language too
     python benchmarks/responder_eval.py --compare --sets holdout3   # words alone / meaning alone / both,
                                                                     # on clean text and on what whisper heard
+    python benchmarks/responder_eval.py --heard --sets holdout7 holdout8 holdout9   # what whisper heard
+                                                                    # (with its other readings) alone
 
 With --compare, a set in tests/data/heard (what whisper heard of the same rows spoken
 by espeak-ng, scripts/asr_roundtrip.py) is read beside each chosen clean set. "words"
@@ -148,6 +150,10 @@ def compare(rows: list[Row], prompts_dir: Path | None = None) -> None:
             print(f"{name:22} {label:16} " + " ".join(f"{c:>20}" for c in cells))
 
 
+def p95(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
 def pct(right: int, total: int) -> str:
     return f"{100 * right / total:5.1f} % ({right}/{total})" if total else "    -"
 
@@ -207,9 +213,16 @@ def report(results, show_errors: bool = False, top: int = 15, language_mode: str
 
     times = sorted(ms for *_, ms in results)
     if times:
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
         print("== time per utterance (full responder)")
-        print(f"  median {statistics.median(times):.2f} ms   p95 {p95:.2f} ms   max {times[-1]:.2f} ms   n={len(times)}")
+        print(f"  median {statistics.median(times):.2f} ms   p95 {p95(times):.2f} ms   max {times[-1]:.2f} ms   "
+              f"n={len(times)}")
+        for name, safety in (("crisis and unsafe rows", True), ("other rows", False)):
+            for also, need_readings in (("", False), (", with whisper's other readings", True)):
+                some = sorted(ms for row, *_, ms in results
+                              if (row.kind in ("crisis", "unsafe")) == safety and (row.alternatives or not need_readings))
+                if some:
+                    print(f"  {name}{also}: median {statistics.median(some):.2f} ms   p95 {p95(some):.2f} ms   "
+                          f"n={len(some)}")
 
     if show_errors:
         print("== errors")
@@ -229,9 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prompts", type=Path, help="another prompts/ folder")
     ap.add_argument("--compare", action="store_true",
                     help="words alone, meaning alone and both, on clean text and on what whisper heard")
+    ap.add_argument("--heard", action="store_true",
+                    help="what whisper heard of the chosen sets (tests/data/heard), with its other readings")
     args = ap.parse_args(argv)
 
     files = choose_files(args.sets)
+    if args.heard:
+        files = [DATA / "heard" / f.name for f in files if (DATA / "heard" / f.name).exists()]
+        if not files:
+            raise SystemExit(f"none of the chosen sets has a heard copy in {DATA / 'heard'}; "
+                             f"make one with scripts/asr_roundtrip.py")
     if args.compare:
         files += [DATA / "heard" / f.name for f in files if (DATA / "heard" / f.name).exists()]
         rows = [r for f in files for r in read_tsv(f)]
