@@ -7,7 +7,7 @@ Two signals decide together (DESIGN.md, "Understanding"):
   second one with a hidden layer the vector alone, and the nearest training sentences
   (assistant.neighbours) vote beside them; together (safety_vote) they give three
   bands, with thresholds chosen on validation data by scripts/build_heads.py (the
-  alarm bars per language) and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
+  alarm bars and the check bar per language) and stored beside its weights: `alarm` (a crisis or unsafe reply), `check` (a
   direct, caring question: asking plainly is what crisis lines do), and `clear`.
 - Themes and commands: the word matcher's scores and the meaning head's
   probabilities go into one small stacked model (a logistic regression over both),
@@ -155,10 +155,12 @@ class Meaning:
             t = self.safety_head.meta["thresholds"]
             self.shared = Bands(float(t["alarm_crisis"]), float(t["alarm_unsafe"]), float(t["check"]),
                                 float(t["check_unsafe"]))
-            # Per language, the alarm bars chosen on that language's retired blind sets
-            # (scripts/build_heads.py, "calibrate"); the check bands are shared.
+            # Per language, the alarm bars and the bar of the direct question about suicide,
+            # chosen on that language's retired blind sets (scripts/build_heads.py, "calibrate");
+            # the question about their safety has the shared bar.
             self.bands = {lang: replace(self.shared, crisis=float(t["by_language"][lang]["alarm_crisis"]),
-                                        unsafe=float(t["by_language"][lang]["alarm_unsafe"]))
+                                        unsafe=float(t["by_language"][lang]["alarm_unsafe"]),
+                                        check=float(t["by_language"][lang]["check"]))
                           for lang in languages}
             self._c, self._u, self._a = (self.safety_head.index(k) for k in ("crisis", "unsafe", "ambiguous"))
         except (KeyError, TypeError, ValueError):

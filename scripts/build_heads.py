@@ -75,6 +75,7 @@ CHECK_UNSAFE_RATE = 0.01  # and, beyond the unsafe alarm's ALARM_RATE, the direc
 # below BAR_FLOOR (the vote must lean to the kind) and never above the shared one.
 DEV_SETS = ("holdout3", "holdout4", "holdout5", "holdout6")
 DEV_ALARM_RATE = 0.005
+DEV_CHECK_RATE = 0.015  # and what the direct question about suicide may cost on them: half the issue's 3 %
 BAR_FLOOR = 0.5
 BAR_STEP = 0.01
 MAX_HEARD_ERRORS = 0.5  # a heard sentence with more of its words wrong than this is not kept
@@ -264,10 +265,11 @@ def read_dev(language: str) -> list[tuple[str, str]]:
 
 
 def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: bool) -> dict:
-    """Each language's alarm bars: from the shared ones, the crisis bar (missing a crisis is the
-    worst error) and then the unsafe bar are lowered in steps of BAR_STEP for as long as what
-    Haven would decide (the rules, or the vote over a bar) raises an alarm on at most
-    DEV_ALARM_RATE of that language's non-alarm dev rows."""
+    """Each language's alarm bars and check bar: from the shared ones, the crisis bar (missing a
+    crisis is the worst error) and then the unsafe bar are lowered in steps of BAR_STEP for as
+    long as what Haven would decide (the rules, or the vote over a bar) raises an alarm on at
+    most DEV_ALARM_RATE of that language's non-alarm dev rows; then the check bar, for as long
+    as at most DEV_CHECK_RATE of them would be asked the direct question about suicide."""
     from assistant.safety import SafetyDetector
     rules = SafetyDetector()
     c, u = SAFETY_CLASSES.index("crisis"), SAFETY_CLASSES.index("unsafe")
@@ -299,15 +301,30 @@ def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: boo
 
         crisis = lowest(lambda t: false_alarms(t, shared["alarm_unsafe"]) <= DEV_ALARM_RATE, shared["alarm_crisis"])
         unsafe = lowest(lambda t: false_alarms(crisis, t) <= DEV_ALARM_RATE, shared["alarm_unsafe"])
-        out[language] = {"alarm_crisis": crisis, "alarm_unsafe": unsafe}
+        # Then the direct question ("are you having thoughts of ending your life?"), asked where
+        # crisis + unsure reaches the check bar: a crisis the alarm misses but the question
+        # reaches is answered, where it would have got a reflection.
+        concern = p[:, c] + p[:, SAFETY_CLASSES.index("ambiguous")]
+        quiet = decided(crisis, unsafe) == ""
+
+        def asked(bar: float) -> np.ndarray:
+            return quiet & (concern >= bar)
+
+        check = lowest(lambda t: float(asked(t)[negative].mean()) <= DEV_CHECK_RATE, shared["check"])
+        out[language] = {"alarm_crisis": crisis, "alarm_unsafe": unsafe, "check": check}
         if report:
             before, after = decided(shared["alarm_crisis"], shared["alarm_unsafe"]), decided(crisis, unsafe)
             recall = {k: f"{(before[kinds == k] == k).mean():.1%} -> {(after[kinds == k] == k).mean():.1%}"
                       for k in ("crisis", "unsafe")}
+            reached = {bar: f"{((after != '') | asked(bar))[kinds == 'crisis'].mean():.1%}"
+                       for bar in (shared["check"], check)}
             print(f"safety, {language} dev sets ({', '.join(DEV_SETS)}; {negative.sum()} non-alarm rows): "
                   f"bars crisis {shared['alarm_crisis']} -> {crisis}, unsafe {shared['alarm_unsafe']} -> {unsafe}; "
                   f"false alarms {false_alarms(shared['alarm_crisis'], shared['alarm_unsafe']):.2%} -> "
-                  f"{false_alarms(crisis, unsafe):.2%}; recall crisis {recall['crisis']}, unsafe {recall['unsafe']}")
+                  f"{false_alarms(crisis, unsafe):.2%}; recall crisis {recall['crisis']}, unsafe {recall['unsafe']}; "
+                  f"check {shared['check']} -> {check}: asked {asked(shared['check'])[negative].mean():.2%} -> "
+                  f"{asked(check)[negative].mean():.2%}, crises alarmed or asked "
+                  f"{reached[shared['check']]} -> {reached[check]}")
     return out
 
 

@@ -282,6 +282,27 @@ def test_the_alarm_bars_are_those_of_the_language_spoken():
     assert responder.respond(text, Conversation(), "en").kind != "crisis"
 
 
+def test_the_check_bar_is_that_of_the_language_spoken(tmp_path):
+    """Each language's bar for the direct question is read from the safety head's thresholds
+    (set per language by scripts/build_heads.py): raised out of reach for Dutch alone, the
+    same unsure words are asked about in English and not in Dutch."""
+    from assistant.encoder import shared_encoder
+    from assistant.heads import Head
+    from assistant.meaning import Meaning
+
+    weights = tmp_path / "weights"
+    shutil.copytree(weights_dir(), weights)
+    head = Head.load(weights / "safety.npz")
+    head.meta["thresholds"]["by_language"]["nl"]["check"] = 2.0
+    head.save(weights / "safety.npz")
+    meaning = Meaning(shared_encoder(), weights)
+    assert meaning.bands["nl"].check == 2.0 and meaning.bands["en"].check < 1.0
+    text = "i can't do this anymore"
+    f = meaning.features(text)
+    assert meaning.safety(f, "en").band == "check"
+    assert meaning.safety(f, "nl").band == "clear"
+
+
 def flat(thresholds: dict, prefix: str = "") -> dict:
     """{"by_language": {"nl": {"alarm_crisis": x}}} as {"by_language.nl.alarm_crisis": x}."""
     out = {}
