@@ -222,8 +222,7 @@ def predict(head: Head, dense: np.ndarray, spelling) -> np.ndarray:
 
 def vote(head: Head, net: Head, near: Neighbours, dense: np.ndarray, spelling) -> np.ndarray:
     """The three safety opinions on these rows, as one (meaning.safety_vote), as Haven computes them."""
-    return safety_vote(predict(head, dense, spelling), predict(net, dense, None),
-                       np.stack([near.proba(v) for v in dense]))
+    return safety_vote(predict(head, dense, spelling), predict(net, dense, None), near.proba_many(dense))
 
 
 def build_safety(rows: list[Row], vecs: np.ndarray, spell, report: bool) -> tuple[Head, Head, Neighbours]:
