@@ -299,6 +299,55 @@ def _subject(words: list[str], before: int, persons: dict[str, int], reach: int 
     return 0
 
 
+def _best_heard(times: list[tuple[int, float, int]], subject: int, other: float) -> tuple[float, bool]:
+    """A trigger word's best similarity among the times it was heard, those said by someone
+    other than the trigger's person discounted (`other`); and whether its own person said it."""
+    best = 0.0
+    same_person = False
+    for _, sim, said_by in times:
+        if subject and said_by and subject != said_by:
+            sim *= other
+        elif subject and said_by == subject and sim >= best:
+            same_person = True
+        best = max(best, sim)
+    return best, same_person
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """Every trigger's words in one set of arrays, trigger by trigger (Matcher._score_triggers):
+    for each word, its trigger, stem, person, weight and floored weight; then per trigger."""
+
+    trigger: np.ndarray
+    stem: np.ndarray
+    subject: np.ndarray
+    weight: np.ndarray
+    floored: np.ndarray
+    floored_mass: np.ndarray
+    allowed: np.ndarray
+    """How many words its own may be spread over before they count for less."""
+    light: np.ndarray
+    """min(1, (mass / light_mass) ** light_power): how much a trigger of light words counts."""
+    light_person: np.ndarray
+    """The same with the person's word of meaning added to its mass."""
+
+
+def _flatten(triggers: list[_Trigger], settings: MatcherSettings) -> _Flat:
+    light, power, person = settings.light_mass, settings.light_power, settings.person_weight
+    return _Flat(
+        np.array([j for j, t in enumerate(triggers) for _ in t.stems], np.int64),
+        np.array([i for t in triggers for i in t.stems], np.int64),
+        np.array([x for t in triggers for x in t.subjects], np.int64),
+        np.array([x for t in triggers for x in t.weights], np.float64),
+        np.array([x for t in triggers for x in t.floored], np.float64),
+        np.array([t.floored_mass for t in triggers], np.float64),
+        np.array([t.n_words + 3 for t in triggers], np.int64),
+        # Worked out here as the loop did, in Python floats: the same numbers.
+        np.array([min(1.0, (t.mass / light) ** power) for t in triggers], np.float64),
+        np.array([min(1.0, ((t.mass + person) / light) ** power) for t in triggers], np.float64),
+    )
+
+
 class _Index:
     """The triggers of one set of groups (themes or commands), by stem."""
 
@@ -382,6 +431,7 @@ class _Index:
             for gid, c in by_group.items():
                 vec[group_no[gid]] = weight * c / total
             self.pairs[pair] = vec
+        self.flat = _flatten(self.triggers, settings)
 
 
 def _window(positions: list[list[int]]) -> tuple[int, int]:
@@ -442,6 +492,9 @@ class Matcher:
         self._command_words = [t.split() for t in self._command_full]
         self._command_lengths = (np.array([len(t.split()) for t in self._command_full]),
                                  np.array([len(t.split()) for t in self._command_core]))
+        self._command_groups: dict[str, list[tuple[_Trigger, list[str]]]] = {cid: [] for cid in self._commands.groups}
+        for t, tw in zip(self._commands.triggers, self._command_words):
+            self._command_groups[t.group].append((t, tw))
         self._command_vocab: dict[str, set[str]] = {}
         for t, tw in zip(self._commands.triggers, self._command_words):
             self._command_vocab.setdefault(t.group, set()).update(tw)
@@ -481,49 +534,67 @@ class Matcher:
         return heard, len(content), said
 
     def _score_triggers(self, index: _Index, words: list[str]):
-        """Each trigger that shares a word with what was heard: (score 0-1, stems matched)."""
+        """Each trigger that shares a word with what was heard: (score 0-1, stems matched).
+
+        The themes have some 1,500 triggers, and a long utterance shares a word with about
+        400 of them: their sums are taken over flat arrays of every trigger's words
+        (_Flat) in the order a loop over each trigger's words would add them, so the
+        scores are those of that loop, at a third of its cost."""
         heard, n_content, said_all = self._heard(index, words)
-        candidates = {j for i in heard for j in index.by_stem[i]}
+        flat = index.flat
+        if not heard:
+            return {}, heard, n_content
+        other = self.s.other_subject
+        # A heard stem's best similarity depends only on who the trigger says does it
+        # (0 anyone, 1 the speaker, 2 someone else), not on the trigger: found once for each.
+        best = np.zeros((len(index.weight), 3))
+        same = np.zeros((len(index.weight), 3), bool)
+        first = np.zeros(len(index.weight), np.int64)
+        last = np.zeros(len(index.weight), np.int64)
+        once = np.zeros(len(index.weight), bool)
+        for i, times in heard.items():
+            for subj in (0, 1, 2):
+                best[i, subj], same[i, subj] = _best_heard(times, subj, other)
+            places = [k for k, _, _ in times]
+            first[i], last[i], once[i] = min(places), max(places), len(places) == 1
+        is_heard = np.zeros(len(index.weight), bool)
+        is_heard[list(heard)] = True
+        at = np.flatnonzero(is_heard[flat.stem])  # the trigger words heard, trigger by trigger
+        stem, subj, trig = flat.stem[at], flat.subject[at], flat.trigger[at]
+        got = best[stem, subj]
+        n = len(index.triggers)
+        floored = np.bincount(trig, weights=got * flat.floored[at], minlength=n)
+        weighed = np.bincount(trig, weights=got * flat.weight[at], minlength=n)
+        starts = np.flatnonzero(np.r_[True, trig[1:] != trig[:-1]])
+        cand = trig[starts]
+        bonus = np.logical_or.reduceat(same[stem, subj], starts)
+        spread = np.logical_or.reduceat(~once[stem], starts)  # a word heard twice: the full search
+        span = np.maximum.reduceat(last[stem], starts) - np.minimum.reduceat(first[stem], starts) + 1
+        # Every word of a trigger counts for something: a rare word alone does
+        # not make "she did not come to the hospital" out of "she works at the hospital".
+        coverage = floored[cand] / flat.floored_mass[cand]
+        # A trigger of light words only ("are you even there") is weak evidence, unless it
+        # is nearly all that was said; the right person doing it ("she started it") is a
+        # word's worth of meaning too (flat.light: its factor with and without that).
+        said = np.minimum(1.0, weighed[cand] / max(said_all, 1e-9))
+        light = np.maximum(np.where(bonus, flat.light_person[cand], flat.light[cand]), said)
+        bounds = np.r_[starts, len(at)].tolist()
+        stems = stem.tolist()
+        coverage, light, span, spread = coverage.tolist(), light.tolist(), span.tolist(), spread.tolist()
+        allowed = flat.allowed[cand].tolist()
+        row = {j: c for c, j in enumerate(cand.tolist())}
         scores: dict[int, tuple[float, frozenset]] = {}
-        light, other = self.s.light_mass, self.s.other_subject
-        for j in candidates:
-            t = index.triggers[j]
-            person_bonus = False
-            positions = []
-            matched = []
-            heard_floored = heard_weight = 0.0
-            for i, subj, w, wf in zip(t.stems, t.subjects, t.weights, t.floored):
-                times = heard.get(i)
-                if not times:
-                    continue
-                best = 0.0
-                same_person = False
-                for _, sim, said_by in times:
-                    if subj and said_by and subj != said_by:
-                        sim *= other
-                    elif subj and said_by == subj and sim >= best:
-                        same_person = True
-                    best = max(best, sim)
-                heard_floored += best * wf
-                heard_weight += best * w
-                person_bonus = person_bonus or same_person
-                matched.append(i)
-                positions.append([k for k, _, _ in times])
-            # Every word of a trigger counts for something: a rare word alone does
-            # not make "she did not come to the hospital" out of "she works at the hospital".
-            coverage = heard_floored / t.floored_mass
+        # In the order of this set, as before: among triggers that score alike, the first
+        # one found is a theme's best and the others its support.
+        for j in {j for i in heard for j in index.by_stem[i]}:
+            c = row[j]
+            matched = stems[bounds[c]:bounds[c + 1]]
+            cov = coverage[c]
             # A trigger's words scattered over a long ramble count for less.
-            span, _ = _window(positions)
-            allowed = t.n_words + 3
-            if span > allowed:
-                coverage *= max(0.5, allowed / span) ** 0.5
-            # A trigger of light words only ("are you even there") is weak evidence,
-            # unless it is nearly all that was said.
-            said = heard_weight / max(said_all, 1e-9)
-            # The right person doing it ("she started it") is a word's worth of meaning too.
-            mass = t.mass + (self.s.person_weight if person_bonus else 0.0)
-            coverage *= max(min(1.0, (mass / light) ** self.s.light_power), min(1.0, said))
-            scores[j] = (coverage, frozenset(matched))
+            width = _window([[k for k, _, _ in heard[i]] for i in matched])[0] if spread[c] else span[c]
+            if width > allowed[c]:
+                cov *= max(0.5, allowed[c] / width) ** 0.5
+            scores[j] = (cov * light[c], frozenset(matched))
         return scores, heard, n_content
 
     def theme_scores(self, text: str) -> tuple[list[tuple[str, float, str | None]], bool]:
@@ -663,8 +734,8 @@ class Matcher:
         for cid in self._commands.groups:
             covered = list(padding)
             longest = None
-            for t, tw in zip(self._commands.triggers, self._command_words):
-                if t.group != cid or len(tw) > len(words) or (len(tw[0]) < 5 and tw[0] not in present):
+            for t, tw in self._command_groups[cid]:
+                if len(tw) > len(words) or (len(tw[0]) < 5 and tw[0] not in present):
                     continue
                 hit = _find_words([where[w] for w in tw])
                 if hit is None:

@@ -347,3 +347,53 @@ def test_tonight_is_said_only_in_the_evening(responder, language, evening, day):
         said[hour] = " ".join(lines).lower()
     assert evening in said[22]
     assert evening not in said[13] and day in said[13]
+
+
+def _trigger_scores_by_loop(matcher, index, words):
+    """The trigger scores as Matcher._score_triggers worked them out before it summed over
+    flat arrays: one trigger at a time, one word at a time (kept here as the reference)."""
+    from assistant.matcher import _best_heard, _window
+
+    heard, _, said_all = matcher._heard(index, words)
+    s = matcher.s
+    scores = {}
+    for j in {j for i in heard for j in index.by_stem[i]}:
+        t = index.triggers[j]
+        bonus, positions, matched, floored, weighed = False, [], [], 0.0, 0.0
+        for i, subj, w, wf in zip(t.stems, t.subjects, t.weights, t.floored):
+            if i not in heard:
+                continue
+            best, same = _best_heard(heard[i], subj, s.other_subject)
+            floored += best * wf
+            weighed += best * w
+            bonus = bonus or same
+            matched.append(i)
+            positions.append([k for k, _, _ in heard[i]])
+        coverage = floored / t.floored_mass
+        span, _ = _window(positions)
+        if span > t.n_words + 3:
+            coverage *= max(0.5, (t.n_words + 3) / span) ** 0.5
+        mass = t.mass + (s.person_weight if bonus else 0.0)
+        coverage *= max(min(1.0, (mass / s.light_mass) ** s.light_power), min(1.0, weighed / max(said_all, 1e-9)))
+        scores[j] = (coverage, frozenset(matched))
+    return scores
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_trigger_scores_are_those_of_one_trigger_at_a_time(language):
+    """The flat-array sums give every trigger exactly the score (and matched words, and
+    order) of the plain loop, on every dev row and a training file: long rambles with words
+    said twice, the speaker and the other person, misheard words."""
+    matcher = Responder(language, words_only=True).matchers[language]
+    index = matcher._themes
+    training = ROOT / "training" / language / "themes_more.tsv"
+    rows = [text for _, _, text in load_rows(language)]
+    rows += [line.split("\t")[2] for line in training.read_text(encoding="utf-8").splitlines()
+             if line.count("\t") >= 2 and not line.startswith("#")]
+    assert len(rows) > 700
+    for text in rows:
+        words = matcher.normalise(text)[0].split()
+        got = matcher._score_triggers(index, words)[0]
+        want = _trigger_scores_by_loop(matcher, index, words)
+        assert list(got) == list(want), text
+        assert got == want, text
