@@ -536,7 +536,7 @@ class Matcher:
     def _score_triggers(self, index: _Index, words: list[str]):
         """Each trigger that shares a word with what was heard: (score 0-1, stems matched).
 
-        The themes have some 1,500 triggers, and a long utterance shares a word with about
+        The themes have some 3,000 triggers, and a long utterance shares a word with about
         400 of them: their sums are taken over flat arrays of every trigger's words
         (_Flat) in the order a loop over each trigger's words would add them, so the
         scores are those of that loop, at a third of its cost."""
