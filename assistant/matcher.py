@@ -495,9 +495,7 @@ class Matcher:
         self._command_groups: dict[str, list[tuple[_Trigger, list[str]]]] = {cid: [] for cid in self._commands.groups}
         for t, tw in zip(self._commands.triggers, self._command_words):
             self._command_groups[t.group].append((t, tw))
-        self._command_vocab: dict[str, set[str]] = {}
-        for t, tw in zip(self._commands.triggers, self._command_words):
-            self._command_vocab.setdefault(t.group, set()).update(tw)
+        self._command_vocab = {cid: {w for _, tw in group for w in tw} for cid, group in self._command_groups.items()}
         # Every word the command triggers use, to compare with all heard words in one call.
         self._command_word_list = sorted({w for tw in self._command_words for w in tw})
         self._command_word_long = np.array([len(w) >= 5 for w in self._command_word_list])

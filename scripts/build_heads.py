@@ -323,7 +323,8 @@ def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: boo
         # crisis + unsure reaches the check bar: a crisis the alarm misses but the question
         # reaches is answered, where it would have got a reflection.
         concern = p[:, c] + p[:, SAFETY_CLASSES.index("ambiguous")]
-        quiet = decided(crisis, unsafe) == ""
+        after = decided(crisis, unsafe)
+        quiet = after == ""
 
         def asked(bar: float) -> np.ndarray:
             return quiet & (concern >= bar)
@@ -331,7 +332,7 @@ def calibrate(head: Head, net: Head, near: Neighbours, shared: dict, report: boo
         check = lowest(lambda t: float(asked(t)[negative].mean()) <= DEV_CHECK_RATE, shared["check"])
         out[language] = {"alarm_crisis": crisis, "alarm_unsafe": unsafe, "check": check}
         if report:
-            before, after = decided(shared["alarm_crisis"], shared["alarm_unsafe"]), decided(crisis, unsafe)
+            before = decided(shared["alarm_crisis"], shared["alarm_unsafe"])
             recall = {k: f"{(before[kinds == k] == k).mean():.1%} -> {(after[kinds == k] == k).mean():.1%}"
                       for k in ("crisis", "unsafe")}
             reached = {bar: f"{((after != '') | asked(bar))[kinds == 'crisis'].mean():.1%}"
