@@ -147,6 +147,8 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "om zes uur ben ik er niet meer, dan is mijn dienst klaar", "dan ben ik er gewoon niet meer bij met mijn hoofd",
     "de braamstruik heeft mijn arm opengehaald", "mijn vriendin heeft een contactverbod tegen haar ex",
     "I won't be around tomorrow evening, book club", "ik weet hoe en wanneer ik het hem ga zeggen",
+    # What people wear round their necks.
+    "i wrapped my scarf around my neck and went out", "ik draag een koord om mijn nek met zijn ring eraan",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -171,6 +173,9 @@ def test_no_alarm(detector, text):
     "er hangt al een touw in de schuur, gisteren vastgemaakt", "ik heb een hele strip slaappillen geslikt",
     "I might swallow the lot in the bathroom cabinet tonight", "after the weekend I won't be around",
     "honestly I don't think I want to be stopped",
+    # A ligature round one's own neck is a crisis, not the unsafe reply to being strangled.
+    "last night I put a rope around my neck", "i keep tightening the belt round my neck to see how it feels",
+    "ik heb gisteren een riem om mijn nek gedaan", "ik deed het snoer om m'n keel en trok",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -194,6 +199,7 @@ def test_crisis(detector, text):
     "ik heb een straatverbod tegen hem", "hij eist al mijn wachtwoorden",
     "the abuse has been getting worse since spring", "when i say no he does it anyway",
     "het slaan wordt steeds erger", "hij had me gedwongen en ik durfde niks te zeggen",
+    "he put his belt around my neck", "ik voelde zijn riem om mijn nek", "ik weet nog dat hij een riem om mijn nek deed",
     "hij appte: ik weet waar je zus woont", "de kinderen verstoppen zich als hun vader thuiskomt",
 ])
 def test_unsafe(detector, text):
