@@ -149,6 +149,7 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "I won't be around tomorrow evening, book club", "ik weet hoe en wanneer ik het hem ga zeggen",
     # What people wear round their necks.
     "i wrapped my scarf around my neck and went out", "ik draag een koord om mijn nek met zijn ring eraan",
+    "I'm pulling my hair out over his mess again",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -176,6 +177,8 @@ def test_no_alarm(detector, text):
     # A ligature round one's own neck is a crisis, not the unsafe reply to being strangled.
     "last night I put a rope around my neck", "i keep tightening the belt round my neck to see how it feels",
     "ik heb gisteren een riem om mijn nek gedaan", "ik deed het snoer om m'n keel en trok",
+    # Pulling out one's own hair to bald patches is self-harm; pills hidden from him are a plan.
+    "i keep pulling my hair out in clumps when he goes quiet", "he has no idea I hid my pills in the shed",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -200,6 +203,9 @@ def test_crisis(detector, text):
     "the abuse has been getting worse since spring", "when i say no he does it anyway",
     "het slaan wordt steeds erger", "hij had me gedwongen en ik durfde niks te zeggen",
     "he put his belt around my neck", "ik voelde zijn riem om mijn nek", "ik weet nog dat hij een riem om mijn nek deed",
+    # His hand on the knife or on my medication: danger from him, not a plan of mine.
+    "my husband held a knife to my throat last night", "he hides my insulin when I don't do what he says",
+    "hij verstopt mijn medicijnen als straf", "ze heeft mijn pillen weggegooid om me te pesten",
     "hij appte: ik weet waar je zus woont", "de kinderen verstoppen zich als hun vader thuiskomt",
 ])
 def test_unsafe(detector, text):
