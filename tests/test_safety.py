@@ -149,7 +149,8 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "I won't be around tomorrow evening, book club", "ik weet hoe en wanneer ik het hem ga zeggen",
     # What people wear round their necks.
     "i wrapped my scarf around my neck and went out", "ik draag een koord om mijn nek met zijn ring eraan",
-    "I'm pulling my hair out over his mess again",
+    "I'm pulling my hair out over his mess again", "ik ga nog liever dood dan dat ik hem als eerste bel",
+    "ik heb me rot geschrokken toen de deur dichtsloeg",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -179,6 +180,11 @@ def test_no_alarm(detector, text):
     "ik heb gisteren een riem om mijn nek gedaan", "ik deed het snoer om m'n keel en trok",
     # Pulling out one's own hair to bald patches is self-harm; pills hidden from him are a plan.
     "i keep pulling my hair out in clumps when he goes quiet", "he has no idea I hid my pills in the shed",
+    # "I might as well be dead", also in a Dutch subordinate clause; biting oneself till it bleeds.
+    "ik kan net zo goed dood zijn, niemand mist me", "ik denk de laatste tijd dat ik beter dood kan zijn",
+    "ik ben beter af dood", "ik heb mezelf in mijn hand gebeten tot het bloedde",
+    # A crisis rule wins when the rules also hear danger from him.
+    "hij duwt me elke avond tegen de muur en ik kan net zo goed dood zijn",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
