@@ -151,6 +151,8 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "i wrapped my scarf around my neck and went out", "ik draag een koord om mijn nek met zijn ring eraan",
     "I'm pulling my hair out over his mess again", "ik ga nog liever dood dan dat ik hem als eerste bel",
     "ik heb me rot geschrokken toen de deur dichtsloeg",
+    "I wish he had finished it, the essay is due tomorrow", "I wish they had kept going with the renovation",
+    "ik wou dat hij was doorgegaan met zijn studie",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -185,6 +187,8 @@ def test_no_alarm(detector, text):
     "ik ben beter af dood", "ik heb mezelf in mijn hand gebeten tot het bloedde",
     # A crisis rule wins when the rules also hear danger from him.
     "hij duwt me elke avond tegen de muur en ik kan net zo goed dood zijn",
+    "he had his hands round my throat and I wish he hadn't let go", "part of me wishes I had died that night",
+    "hij kneep me bijna dood en ik wou dat hij had doorgeknepen",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
