@@ -153,6 +153,8 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "ik heb me rot geschrokken toen de deur dichtsloeg",
     "I wish he had finished it, the essay is due tomorrow", "I wish they had kept going with the renovation",
     "ik wou dat hij was doorgegaan met zijn studie",
+    "the glass cut my arm when I slipped in the kitchen", "he cut me off in the middle of my sentence again",
+    "ik heb in mijn arm gesneden met het broodmes, per ongeluk", "ze stak haar hand op en liep weg",
 ])
 def test_no_alarm(detector, text):
     assert detector.check(text) is None
@@ -189,6 +191,8 @@ def test_no_alarm(detector, text):
     "hij duwt me elke avond tegen de muur en ik kan net zo goed dood zijn",
     "he had his hands round my throat and I wish he hadn't let go", "part of me wishes I had died that night",
     "hij kneep me bijna dood en ik wou dat hij had doorgeknepen",
+    # Dutch puts the verb last: "dat ik in mijn arm snijd".
+    "hij weet niet dat ik 's nachts in mijn arm snijd", "ik heb gisteren weer in mijn benen gekrast",
 ])
 def test_crisis(detector, text):
     hit = detector.check(text)
@@ -216,6 +220,9 @@ def test_crisis(detector, text):
     # His hand on the knife or on my medication: danger from him, not a plan of mine.
     "my husband held a knife to my throat last night", "he hides my insulin when I don't do what he says",
     "hij verstopt mijn medicijnen als straf", "ze heeft mijn pillen weggegooid om me te pesten",
+    # Cut by him, or by what he threw: not a cut of my own.
+    "he threw a bottle at me and it cut my arm", "she burned my hand with her cigarette",
+    "hij sneed met een mes in mijn arm", "hij stak me met een schaar",
     "hij appte: ik weet waar je zus woont", "de kinderen verstoppen zich als hun vader thuiskomt",
 ])
 def test_unsafe(detector, text):
