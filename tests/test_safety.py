@@ -153,7 +153,7 @@ def test_dev_set_full_recall_and_few_false_alarms(detector, lang):
     "ik heb me rot geschrokken toen de deur dichtsloeg",
     "I wish he had finished it, the essay is due tomorrow", "I wish they had kept going with the renovation",
     "ik wou dat hij was doorgegaan met zijn studie",
-    "the glass cut my arm when I slipped in the kitchen", "he cut me off in the middle of my sentence again",
+    "the glass cut my arm when I slipped in the kitchen", "she cut me off before I could finish",
     "ik heb in mijn arm gesneden met het broodmes, per ongeluk", "ze stak haar hand op en liep weg",
 ])
 def test_no_alarm(detector, text):
